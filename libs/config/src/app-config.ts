@@ -1,0 +1,36 @@
+import type { LockPolicy } from '#lock-domain';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+/** The whole configuration, parsed and validated once at start-up (CONTRACT §5). */
+export interface AppConfig {
+  nodeEnv: string;
+  production: boolean;
+  /** `WEBSOCKET_PORT`: HTTP and Socket.IO share it. */
+  port: number;
+  /** `WEBSOCKET_CORS_ORIGIN`: `'*'` or an allow-list of exact origins. */
+  corsOrigins: '*' | string[];
+  /** Absent: the in-process store (zero-configuration mode). */
+  redisUrl?: string;
+  /** Absent: no RabbitMQ transport, catalog file only. */
+  rabbitmqUrl?: string;
+  realtimeQueue: string;
+  eventsQueue: string;
+  lockEventsExchange: string;
+  eventsSource: 'catalog' | 'rabbitmq';
+  catalogFile: string;
+  eventsTimeoutMs: number;
+  lock: LockPolicy;
+  cleanupIntervalMs: number;
+  disconnectGraceMs: number;
+  broadcastIntervalMs: number;
+  /** `0` turns the limit off. */
+  rateLimitPerMinute: number;
+  maxPayloadBytes: number;
+  jwt: { secret?: string; publicKey?: string };
+  allowAnonymous: boolean;
+  logLevel: LogLevel;
+}
+
+/** DI token under which the parsed {@link AppConfig} is provided. */
+export const APP_CONFIG = Symbol('APP_CONFIG');

@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './load-config.js';
+
+describe('loadConfig', () => {
+  it('runs with no configuration at all: contract defaults, zero-config mode', () => {
+    const c = loadConfig({});
+    expect(c.port).toBe(8880);
+    expect(c.corsOrigins).toBe('*');
+    expect(c.redisUrl).toBeUndefined();
+    expect(c.rabbitmqUrl).toBeUndefined();
+    expect(c.eventsSource).toBe('catalog');
+    expect(c.allowAnonymous).toBe(true);
+    expect(c.lock).toEqual({
+      lockDurationMs: 300_000,
+      maxLifetimeMs: 900_000,
+      maxActiveLocksPerUser: 5,
+      maxTicketsPerLock: 10,
+      retentionMs: 3_600_000,
+    });
+    expect(c).toMatchObject({
+      realtimeQueue: 'realtime_queue',
+      eventsQueue: 'events_queue',
+      lockEventsExchange: 'ticket_locks',
+      eventsTimeoutMs: 3000,
+      cleanupIntervalMs: 60_000,
+      disconnectGraceMs: 10_000,
+      broadcastIntervalMs: 100,
+      rateLimitPerMinute: 120,
+      maxPayloadBytes: 16384,
+      logLevel: 'info',
+    });
+  });
+
+  it('accepts decimal minutes', () => {
+    expect(loadConfig({ LOCK_DURATION_MINUTES: '0.05' }).lock.lockDurationMs).toBe(3000);
+  });
+
+  it.each([
+    ['WEBSOCKET_PORT', 'abc'],
+    ['WEBSOCKET_PORT', '70000'],
+    ['LOCK_DURATION_MINUTES', '-1'],
+    ['LOCK_DURATION_MINUTES', 'five'],
+    ['MAX_TICKETS_PER_LOCK', '2.5'],
+    ['REDIS_URL', 'http://localhost'],
+    ['RABBITMQ_URL', 'not a url'],
+    ['WS_ALLOW_ANONYMOUS', 'maybe'],
+    ['LOG_LEVEL', 'loud'],
+    ['EVENTS_SOURCE', 'kafka'],
+    ['REALTIME_QUEUE', 'bad queue name'],
+  ])('stops on a bad %s and names it', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^${name}`));
+  });
+
+  it('anonymous mode defaults off once a JWT key is configured or in production', () => {
+    expect(loadConfig({ JWT_SECRET: 'a-long-enough-secret' }).allowAnonymous).toBe(false);
+    const prod = loadConfig({
+      NODE_ENV: 'production',
+      REDIS_URL: 'redis://r:6379',
+      JWT_SECRET: 'a-long-enough-secret',
+      WEBSOCKET_CORS_ORIGIN: 'https://shop.example',
+    });
+    expect(prod.allowAnonymous).toBe(false);
+    expect(prod.corsOrigins).toEqual(['https://shop.example']);
+  });
+
+  it('production requires Redis, a JWT key and a CORS allow-list', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'a-long-enough-secret' })).toThrow(/^REDIS_URL/);
+    expect(() => loadConfig({ NODE_ENV: 'production', REDIS_URL: 'redis://r' })).toThrow(/^JWT_SECRET/);
+    expect(() =>
+      loadConfig({ NODE_ENV: 'production', REDIS_URL: 'redis://r', JWT_SECRET: 'a-long-enough-secret' }),
+    ).toThrow(/^WEBSOCKET_CORS_ORIGIN/);
+  });
+
+  it('EVENTS_SOURCE defaults to rabbitmq when RabbitMQ is configured, and rabbitmq needs it', () => {
+    expect(loadConfig({ RABBITMQ_URL: 'amqp://localhost' }).eventsSource).toBe('rabbitmq');
+    expect(() => loadConfig({ EVENTS_SOURCE: 'rabbitmq' })).toThrow(/^EVENTS_SOURCE/);
+  });
+
+  it('refuses a lifetime shorter than the lock duration', () => {
+    expect(() => loadConfig({ LOCK_DURATION_MINUTES: '10', MAX_LOCK_LIFETIME_MINUTES: '5' })).toThrow(
+      /^MAX_LOCK_LIFETIME_MINUTES/,
+    );
+  });
+});

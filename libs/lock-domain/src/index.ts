@@ -1,0 +1,5 @@
+export * from './availability.js';
+export * from './errors.js';
+export * from './ids.js';
+export * from './lock.js';
+export * from './lock-store.js';

@@ -1,0 +1,167 @@
+import type { Availability, EventInfo } from './availability.js';
+import type { CatalogId } from './ids.js';
+import type { Hold, LockRecord } from './lock.js';
+
+/** DI token for the {@link LockStore} (Nest binds the Redis or the in-process implementation to it). */
+export const LOCK_STORE = Symbol('LOCK_STORE');
+
+/** The rules a store enforces; parsed from configuration once. */
+export interface LockPolicy {
+  /** How long a new or extended lock holds (`LOCK_DURATION_MINUTES`). */
+  lockDurationMs: number;
+  /** A lock never lives beyond this from its creation (`MAX_LOCK_LIFETIME_MINUTES`). */
+  maxLifetimeMs: number;
+  /** `MAX_ACTIVE_LOCKS_PER_USER`. */
+  maxActiveLocksPerUser: number;
+  /** `MAX_TICKETS_PER_LOCK`. */
+  maxTicketsPerLock: number;
+  /**
+   * How long terminal locks are kept (for late confirms, idempotent replies and `/stats`) before
+   * the sweep removes them. Also how long a `requestId` is remembered.
+   */
+  retentionMs: number;
+}
+
+export type LifecycleEvent = 'created' | 'expired' | 'released' | 'confirmed';
+
+/** A state change the store recorded; the service tells owners, rooms and the outbox about it. */
+export interface LockTransition {
+  event: LifecycleEvent;
+  /** The lock right after the transition. */
+  lock: LockRecord;
+}
+
+/**
+ * What every store call answers: its value, read at one instant `now` (the store's clock, i.e.
+ * Redis `TIME` for the Redis store), plus what the call changed, taken inside the same atomic step.
+ */
+export interface StoreReply<T> {
+  now: number;
+  value: T;
+  /** Transitions recorded by this call, in order. Empty for reads. */
+  transitions: LockTransition[];
+  /** Fresh counts of every category whose counts this call changed. Empty for reads. */
+  availability: Availability[];
+}
+
+export interface LockRequest {
+  eventId: CatalogId;
+  categoryId: CatalogId;
+  hold: Hold;
+  userId: string;
+  sessionId: string;
+  /** Retries with the same `requestId` from the same user get the first answer back. */
+  requestId?: string;
+}
+
+export type LockSelector =
+  | { lockId: string }
+  | { eventId: CatalogId; categoryId: CatalogId };
+
+export interface UnlockRequest {
+  userId: string;
+  target: LockSelector;
+  /** Tickets to give back; all of them when absent. Fewer than held keeps the lock ACTIVE. */
+  quantity?: number;
+}
+
+export interface UnlockResult {
+  lock: LockRecord;
+  releasedQuantity: number;
+  remainingQuantity: number;
+}
+
+export interface LockGranted {
+  lock: LockRecord;
+  /** True when this answered a retry of an earlier `requestId` and nothing was locked. */
+  replayed: boolean;
+}
+
+export interface LockStats {
+  totalLocks: number;
+  activeLocks: number;
+  /** Users holding at least one ACTIVE lock. */
+  usersWithLocks: number;
+  /** Categories with at least one ACTIVE lock. */
+  categoriesWithLocks: number;
+  locksByStatus: { active: number; expired: number; confirmed: number; released: number };
+}
+
+export interface SweepResult {
+  /** Locks this call turned EXPIRED (each lock is handed out by exactly one sweeper). */
+  expired: number;
+  /** Terminal locks removed after their retention period. */
+  purged: number;
+}
+
+/**
+ * The lock store: the single authority on locks and counts. Every method is atomic; the Redis
+ * implementation makes each one a single Lua script call (one round trip).
+ *
+ * Refusals are thrown as `LockError` with the contract's code and change nothing:
+ * - `EVENT_NOT_FOUND` / `CATEGORY_NOT_FOUND`: not defined in the store (see {@link defineEvent}).
+ * - `INSUFFICIENT_TICKETS`, `DUPLICATE_LOCK`, `TOO_MANY_LOCKS`, `VALIDATION_FAILED` (bad quantity).
+ * - `LOCK_NOT_FOUND`, `NOT_LOCK_OWNER`, `LOCK_NOT_ACTIVE`, `LOCK_EXPIRED`.
+ */
+export interface LockStore {
+  /**
+   * Defines an event's categories. `replaceTotals` overwrites the total of categories already
+   * known (catalog reload, `inventory-changed`); otherwise known totals are kept (first writer
+   * wins, so concurrent instances agree). Answers the event's availability.
+   */
+  defineEvent(event: EventInfo, options: { replaceTotals: boolean }): Promise<StoreReply<Availability[]>>;
+
+  /** The events the store knows, with their categories' names and totals, in definition order. */
+  events(): Promise<StoreReply<EventInfo[]>>;
+
+  /** Holds tickets for `lockDurationMs`. */
+  lock(request: LockRequest): Promise<StoreReply<LockGranted>>;
+
+  /** The owner gives back all or part of an ACTIVE lock. */
+  unlock(request: UnlockRequest): Promise<StoreReply<UnlockResult>>;
+
+  /** The owner pushes `expiresAt` to `now + lockDurationMs`, capped at `createdAt + maxLifetimeMs`. */
+  extend(lockId: string, userId: string): Promise<StoreReply<LockRecord>>;
+
+  /**
+   * Orders bought the tickets. Idempotent for CONFIRMED. A lock past its `expiresAt` (recorded
+   * EXPIRED or not, while retained) is confirmed only if its quantity can be taken again now,
+   * else `LOCK_EXPIRED`. RELEASED → `LOCK_NOT_ACTIVE`.
+   */
+  confirm(lockId: string, orderId?: string): Promise<StoreReply<LockRecord>>;
+
+  /**
+   * Frees the tickets (Orders, or the service on disconnect). RELEASED and EXPIRED locks answer
+   * unchanged; CONFIRMED → `LOCK_NOT_ACTIVE`. With `userId`, only the owner may release.
+   */
+  release(lockId: string, reason?: string, userId?: string): Promise<StoreReply<LockRecord>>;
+
+  /** Releases every ACTIVE lock a socket session created (disconnect after grace). */
+  releaseSession(sessionId: string, reason: string): Promise<StoreReply<LockRecord[]>>;
+
+  /** A lock, or null when unknown or purged after retention. */
+  get(lockId: string): Promise<StoreReply<LockRecord | null>>;
+
+  /** The user's ACTIVE locks (not yet past `expiresAt`), oldest first. */
+  activeLocks(userId: string): Promise<StoreReply<LockRecord[]>>;
+
+  /** Counts of the given categories, or of every category of the event when none are given. */
+  availability(eventId: CatalogId, categoryIds?: CatalogId[]): Promise<StoreReply<Availability[]>>;
+
+  /** Changes a category's total (Events' `inventory-changed`), defining it if new. */
+  setCategoryTotal(eventId: CatalogId, categoryId: CatalogId, totalTickets: number): Promise<StoreReply<Availability>>;
+
+  /**
+   * Records up to `limit` locks past their `expiresAt` as EXPIRED (handing them out through
+   * `transitions`) and removes terminal locks older than the retention period.
+   */
+  sweep(limit: number): Promise<StoreReply<SweepResult>>;
+
+  /** Exact counts for `/stats`, for the whole cluster. */
+  stats(): Promise<StoreReply<LockStats>>;
+
+  /** Whether the backing store answers (for `/ready`). */
+  ping(): Promise<boolean>;
+
+  close(): Promise<void>;
+}

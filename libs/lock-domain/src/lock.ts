@@ -1,0 +1,107 @@
+import type { CatalogId } from './ids.js';
+
+export const LOCK_STATUSES = ['ACTIVE', 'EXPIRED', 'CONFIRMED', 'RELEASED'] as const;
+export type LockStatus = (typeof LOCK_STATUSES)[number];
+export type TerminalStatus = Exclude<LockStatus, 'ACTIVE'>;
+
+/**
+ * What a lock holds. Only quantities exist today; seat-level holds will add
+ * `{ kind: 'seats', seats: string[] }` (all-or-nothing) without changing the store's shape:
+ * the store works on the quantity a hold takes, and a seat hold takes `seats.length`.
+ */
+export type Hold = { kind: 'quantity'; quantity: number };
+
+/** A lock as clients and other services see it (CONTRACT §1). Times are ISO 8601. */
+export interface Lock {
+  lockId: string;
+  eventId: CatalogId;
+  categoryId: CatalogId;
+  quantity: number;
+  userId: string;
+  sessionId: string;
+  status: LockStatus;
+  createdAt: string;
+  expiresAt: string;
+  /** Whole seconds left while ACTIVE, `0` otherwise. */
+  expiresInSeconds: number;
+  confirmedAt?: string;
+  releasedAt?: string;
+  orderId?: string;
+  reason?: string;
+}
+
+/**
+ * A lock as the stores keep it: epoch milliseconds, and the status as last *recorded*.
+ * A recorded ACTIVE lock whose `expiresAt` has passed is EXPIRED for every reader
+ * ({@link effectiveStatus}); the sweep only makes that visible to owners and rooms.
+ */
+export interface LockRecord {
+  lockId: string;
+  eventId: CatalogId;
+  categoryId: CatalogId;
+  quantity: number;
+  userId: string;
+  sessionId: string;
+  status: LockStatus;
+  createdAt: number;
+  expiresAt: number;
+  confirmedAt?: number;
+  releasedAt?: number;
+  orderId?: string;
+  reason?: string;
+  requestId?: string;
+}
+
+const TRANSITIONS: Record<LockStatus, readonly LockStatus[]> = {
+  ACTIVE: ['EXPIRED', 'CONFIRMED', 'RELEASED'],
+  EXPIRED: [],
+  CONFIRMED: [],
+  RELEASED: [],
+};
+
+/** ACTIVE → EXPIRED | CONFIRMED | RELEASED; the three are terminal. */
+export function canTransition(from: LockStatus, to: LockStatus): boolean {
+  return TRANSITIONS[from].includes(to);
+}
+
+export function isTerminal(status: LockStatus): status is TerminalStatus {
+  return status !== 'ACTIVE';
+}
+
+/** Exact expiry: an ACTIVE lock stops being ACTIVE at `expiresAt`, sweep or not. */
+export function effectiveStatus(lock: Pick<LockRecord, 'status' | 'expiresAt'>, now: number): LockStatus {
+  return lock.status === 'ACTIVE' && lock.expiresAt <= now ? 'EXPIRED' : lock.status;
+}
+
+/** Whether the lock still holds tickets at `now`. */
+export function holdsTickets(lock: Pick<LockRecord, 'status' | 'expiresAt'>, now: number): boolean {
+  return effectiveStatus(lock, now) === 'ACTIVE';
+}
+
+/** Extension never reaches beyond `MAX_LOCK_LIFETIME_MINUTES` from creation. */
+export function extendedExpiry(createdAt: number, now: number, durationMs: number, maxLifetimeMs: number): number {
+  return Math.min(now + durationMs, createdAt + maxLifetimeMs);
+}
+
+/** The wire form of a lock at `now`. */
+export function toLock(record: LockRecord, now: number): Lock {
+  const status = effectiveStatus(record, now);
+  const lock: Lock = {
+    lockId: record.lockId,
+    eventId: record.eventId,
+    categoryId: record.categoryId,
+    quantity: record.quantity,
+    userId: record.userId,
+    sessionId: record.sessionId,
+    status,
+    createdAt: new Date(record.createdAt).toISOString(),
+    expiresAt: new Date(record.expiresAt).toISOString(),
+    expiresInSeconds: status === 'ACTIVE' ? Math.max(0, Math.ceil((record.expiresAt - now) / 1000)) : 0,
+  };
+  if (record.confirmedAt !== undefined) lock.confirmedAt = new Date(record.confirmedAt).toISOString();
+  if (record.releasedAt !== undefined) lock.releasedAt = new Date(record.releasedAt).toISOString();
+  if (record.orderId !== undefined) lock.orderId = record.orderId;
+  if (record.reason !== undefined) lock.reason = record.reason;
+  else if (status === 'EXPIRED') lock.reason = 'expired';
+  return lock;
+}
