@@ -12,6 +12,11 @@ export interface AppConfig {
   corsOrigins: '*' | string[];
   /** Absent: the in-process store (zero-configuration mode). */
   redisUrl?: string;
+  /**
+   * `REDIS_KEY_PREFIX` (default `tl`): the hash tag every key of the lock store lives under, so
+   * several deployments (or test runs) can share one Redis without touching each other's keys.
+   */
+  redisKeyPrefix: string;
   /** Absent: no RabbitMQ transport, catalog file only. */
   rabbitmqUrl?: string;
   realtimeQueue: string;

@@ -88,6 +88,7 @@ export function loadConfig(env: Env): AppConfig {
     production,
     port: read(env, 'WEBSOCKET_PORT', int(0, 65535), 8880),
     corsOrigins,
+    redisKeyPrefix: read(env, 'REDIS_KEY_PREFIX', z.string().regex(/^[A-Za-z0-9_:-]{1,64}$/, 'expected [A-Za-z0-9_:-]{1,64}'), 'tl'),
     realtimeQueue: read(env, 'REALTIME_QUEUE', name, 'realtime_queue'),
     eventsQueue: read(env, 'EVENTS_QUEUE', name, 'events_queue'),
     lockEventsExchange: read(env, 'LOCK_EVENTS_EXCHANGE', name, 'ticket_locks'),

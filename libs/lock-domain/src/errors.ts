@@ -1,3 +1,13 @@
+import type { Availability } from './availability.js';
+import type { LockTransition } from './lock-store.js';
+
+/** What a store call recorded before refusing: the expiry of a due lock it touched, nothing else. */
+export interface RefusalChanges {
+  now: number;
+  transitions: LockTransition[];
+  availability: Availability[];
+}
+
 /** Every error code of CONTRACT §2. Codes are for programs, messages for people. */
 export const ERROR_CODES = [
   'UNAUTHORIZED',
@@ -54,6 +64,11 @@ export class LockError extends Error {
     message: string = DEFAULT_MESSAGES[code],
     /** The lock's status where the refusal is about one (e.g. `LOCK_NOT_ACTIVE`). */
     readonly status?: string,
+    /**
+     * Set by the stores when the refused call still recorded a due lock's expiry (unlock, extend,
+     * late confirm of a lock past `expiresAt`), so the owner hears of it exactly once.
+     */
+    readonly changes?: RefusalChanges,
   ) {
     super(message);
   }

@@ -1,0 +1,147 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CatalogError, loadCatalogFile, parseCatalog } from './catalog.js';
+
+const DEMO_FILE = fileURLToPath(new URL('../../../catalog/demo-events.json', import.meta.url));
+
+const event = (over: Record<string, unknown> = {}) => ({
+  id: 1,
+  name: 'Show',
+  categories: [{ categoryId: 1, name: 'VIP', totalTickets: 10 }],
+  ...over,
+});
+
+function refusal(json: unknown): string {
+  try {
+    parseCatalog(json);
+  } catch (error) {
+    expect(error).toBeInstanceOf(CatalogError);
+    return (error as Error).message;
+  }
+  throw new Error('expected the catalog to be refused');
+}
+
+describe('parseCatalog', () => {
+  it('keeps ids in the form the catalog gives them, names optional, extra fields dropped', () => {
+    const events = parseCatalog({
+      events: [
+        { id: 7, venue: 'Hall A', categories: [{ categoryId: 'vip', totalTickets: 0, price: 99 }] },
+        { id: 'summer-fest:2027_b', name: 'Fest', categories: [] },
+      ],
+    });
+    expect(events).toEqual([
+      { id: 7, categories: [{ categoryId: 'vip', totalTickets: 0 }] },
+      { id: 'summer-fest:2027_b', name: 'Fest', categories: [] },
+    ]);
+  });
+
+  it('accepts an empty catalog', () => {
+    expect(parseCatalog({ events: [] })).toEqual([]);
+  });
+
+  it.each([
+    ['not an object', 42, '(root)'],
+    ['no events array', { events: {} }, 'events'],
+    ['event without id', { events: [{ categories: [] }] }, 'events[0].id'],
+    ['negative id', { events: [event({ id: -1 })] }, 'events[0].id'],
+    ['fractional id', { events: [event({ id: 1.5 })] }, 'events[0].id'],
+    ['unsafe integer id', { events: [event({ id: 2 ** 53 })] }, 'events[0].id'],
+    ['id with a space', { events: [event({ id: 'summer fest' })] }, 'events[0].id'],
+    ['empty string id', { events: [event({ id: '' })] }, 'events[0].id'],
+    ['id of 65 chars', { events: [event({ id: 'a'.repeat(65) })] }, 'events[0].id'],
+    ['categories missing', { events: [{ id: 1 }] }, 'events[0].categories'],
+    ['category not an object', { events: [event({ categories: ['vip'] })] }, 'events[0].categories[0]'],
+    [
+      'negative totalTickets',
+      { events: [event(), event({ id: 2, categories: [{ categoryId: 1, totalTickets: -3 }] })] },
+      'events[1].categories[0].totalTickets',
+    ],
+    [
+      'fractional totalTickets',
+      { events: [event({ categories: [{ categoryId: 1, totalTickets: 2.5 }] })] },
+      'events[0].categories[0].totalTickets',
+    ],
+    [
+      'totalTickets as a string',
+      { events: [event({ categories: [{ categoryId: 1, totalTickets: '50' }] })] },
+      'events[0].categories[0].totalTickets',
+    ],
+    ['name not a string', { events: [event({ name: 5 })] }, 'events[0].name'],
+  ])('refuses %s, naming the path', (_label, json, path) => {
+    expect(refusal(json)).toContain(`${path}:`);
+  });
+
+  it('says what an id must look like', () => {
+    expect(refusal({ events: [event({ id: 'no spaces' })] })).toMatch(/events\[0\]\.id: expected a non-negative integer or a string of 1-64 characters/);
+  });
+
+  it('lists every problem, not only the first', () => {
+    const message = refusal({ events: [event({ id: -1 }), event({ id: 2, categories: [{ categoryId: 1, totalTickets: -1 }] })] });
+    expect(message).toContain('events[0].id:');
+    expect(message).toContain('events[1].categories[0].totalTickets:');
+  });
+
+  it('refuses duplicate event ids, 1 and "1" being the same id', () => {
+    expect(refusal({ events: [event({ id: 'a' }), event({ id: 'a' })] })).toMatch(/events\[1\]\.id: duplicate event id "a"/);
+    expect(refusal({ events: [event({ id: 1 }), event({ id: 2 }), event({ id: '1' })] })).toMatch(
+      /events\[2\]\.id: duplicate event id "1" \(same as events\[0\]/,
+    );
+  });
+
+  it('refuses duplicate category ids within an event, but allows the same category id in two events', () => {
+    const dup = event({
+      categories: [
+        { categoryId: 3, totalTickets: 1 },
+        { categoryId: 'x', totalTickets: 1 },
+        { categoryId: '3', totalTickets: 1 },
+      ],
+    });
+    expect(refusal({ events: [dup] })).toMatch(/events\[0\]\.categories\[2\]\.categoryId: duplicate category id "3" \(same as categories\[0\]/);
+    expect(parseCatalog({ events: [event({ id: 1 }), event({ id: 2 })] })).toHaveLength(2);
+  });
+});
+
+describe('loadCatalogFile', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'catalog-spec-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('parses the demo catalog: 3 events, numeric and string ids, unique ids', async () => {
+    const events = await loadCatalogFile(DEMO_FILE);
+    expect(events).toHaveLength(3);
+    const ids = events.map((e) => e.id);
+    expect(ids.some((id) => typeof id === 'number')).toBe(true);
+    expect(ids.some((id) => typeof id === 'string')).toBe(true);
+    for (const e of events) {
+      expect(e.name).toEqual(expect.any(String));
+      expect(e.categories.length).toBeGreaterThan(0);
+      for (const c of e.categories) expect(c.totalTickets).toBeGreaterThan(0);
+    }
+  });
+
+  it('names the file when it is missing', async () => {
+    const missing = join(dir, 'nope.json');
+    await expect(loadCatalogFile(missing)).rejects.toThrow(`Catalog file ${missing}: cannot read it (no such file)`);
+  });
+
+  it('names the file when it is not JSON', async () => {
+    const file = join(dir, 'broken.json');
+    await writeFile(file, '{ "events": [ ');
+    await expect(loadCatalogFile(file)).rejects.toThrow(new RegExp(`^Catalog file ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: not valid JSON`));
+  });
+
+  it('names the file and the path when the shape is wrong', async () => {
+    const file = join(dir, 'bad.json');
+    await writeFile(file, JSON.stringify({ events: [{ id: 1, categories: [{ categoryId: 1, totalTickets: -1 }] }] }));
+    const error = await loadCatalogFile(file).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CatalogError);
+    expect((error as Error).message).toContain(`Catalog file ${file}: invalid catalog: events[0].categories[0].totalTickets:`);
+  });
+});

@@ -1,0 +1,145 @@
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { ID_PATTERN, idKey, type EventInfo } from '#lock-domain';
+
+/**
+ * The catalog file (`CATALOG_FILE`, `EVENTS_SOURCE=catalog`): the events and ticket categories the
+ * service knows when it runs without the Events service.
+ *
+ * ```json
+ * { "events": [ { "id": 1, "name": "…", "categories": [ { "categoryId": "vip", "name": "VIP", "totalTickets": 50 } ] } ] }
+ * ```
+ *
+ * Ids are non-negative safe integers or strings of 1–64 chars `[A-Za-z0-9_:-]` (CONTRACT §1). `1` and
+ * `"1"` name the same thing, so uniqueness is checked on {@link idKey}; the form given here is the
+ * form broadcasts carry. Unknown extra fields (a venue, a date) are ignored.
+ */
+export class CatalogError extends Error {
+  override readonly name = 'CatalogError';
+}
+
+const ID_RULE = 'expected a non-negative integer or a string of 1-64 characters [A-Za-z0-9_:-]';
+// The message on every branch: zod 4 reports the branch whose type matched (a string failing the pattern).
+const catalogId = z.union(
+  [z.int({ error: ID_RULE }).min(0, ID_RULE), z.string({ error: ID_RULE }).regex(ID_PATTERN, ID_RULE)],
+  { error: ID_RULE },
+);
+
+const displayName = z
+  .string({ error: 'expected a string' })
+  .trim()
+  .min(1, 'must not be empty')
+  .max(200, 'must be at most 200 characters')
+  .optional();
+
+const categorySchema = z.object(
+  {
+    categoryId: catalogId,
+    name: displayName,
+    totalTickets: z.int({ error: 'expected a non-negative integer' }).min(0, 'expected a non-negative integer'),
+  },
+  { error: 'expected an object { categoryId, name?, totalTickets }' },
+);
+
+const eventSchema = z
+  .object(
+    {
+      id: catalogId,
+      name: displayName,
+      categories: z.array(categorySchema, { error: 'expected an array of categories' }),
+    },
+    { error: 'expected an object { id, name?, categories }' },
+  )
+  .superRefine((event, ctx) => {
+    const seen = new Map<string, number>();
+    event.categories.forEach((category, index) => {
+      const key = idKey(category.categoryId);
+      const first = seen.get(key);
+      if (first === undefined) {
+        seen.set(key, index);
+        return;
+      }
+      ctx.addIssue({
+        code: 'custom',
+        path: ['categories', index, 'categoryId'],
+        message: `duplicate category id ${JSON.stringify(category.categoryId)} (same as categories[${first}]; 1 and "1" are the same id)`,
+      });
+    });
+  });
+
+const catalogSchema = z
+  .object(
+    { events: z.array(eventSchema, { error: 'expected an array of events' }) },
+    { error: 'expected an object { "events": [...] }' },
+  )
+  .superRefine((catalog, ctx) => {
+    const seen = new Map<string, number>();
+    catalog.events.forEach((event, index) => {
+      const key = idKey(event.id);
+      const first = seen.get(key);
+      if (first === undefined) {
+        seen.set(key, index);
+        return;
+      }
+      ctx.addIssue({
+        code: 'custom',
+        path: ['events', index, 'id'],
+        message: `duplicate event id ${JSON.stringify(event.id)} (same as events[${first}]; 1 and "1" are the same id)`,
+      });
+    });
+  });
+
+/** `events[2].categories[0].totalTickets`, or `(root)`. */
+function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else out += out === '' ? String(part) : `.${String(part)}`;
+  }
+  return out === '' ? '(root)' : out;
+}
+
+/**
+ * Validates a parsed catalog document and returns its events. Throws {@link CatalogError} listing
+ * every problem with its path (`events[1].categories[0].totalTickets: expected a non-negative integer`).
+ */
+export function parseCatalog(json: unknown): EventInfo[] {
+  const parsed = catalogSchema.safeParse(json);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`);
+    throw new CatalogError(`invalid catalog: ${problems.join('; ')}`);
+  }
+  return parsed.data.events.map((event) => ({
+    id: event.id,
+    ...(event.name !== undefined ? { name: event.name } : {}),
+    categories: event.categories.map((category) => ({
+      categoryId: category.categoryId,
+      ...(category.name !== undefined ? { name: category.name } : {}),
+      totalTickets: category.totalTickets,
+    })),
+  }));
+}
+
+/** Reads, parses and validates a catalog file; every error names the file. Relative paths resolve from the working directory. */
+export async function loadCatalogFile(path: string): Promise<EventInfo[]> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (error as Error).message;
+    throw new CatalogError(`Catalog file ${path}: cannot read it (${why})`, { cause: error });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new CatalogError(`Catalog file ${path}: not valid JSON (${(error as Error).message})`, { cause: error });
+  }
+  try {
+    return parseCatalog(json);
+  } catch (error) {
+    if (error instanceof CatalogError) throw new CatalogError(`Catalog file ${path}: ${error.message}`, { cause: error });
+    throw error;
+  }
+}

@@ -1,0 +1,3 @@
+export * from './catalog.js';
+export * from './socket-events.js';
+export * from './socket-payloads.js';

@@ -1,0 +1,159 @@
+import { idKey, type Availability, type CatalogId, type ErrorCode, type Lock, type LockStatus } from '#lock-domain';
+import type { RequestEvent, RequestPayloads } from './socket-payloads.js';
+
+/**
+ * Typed Socket.IO event maps of the `/realtime` namespace (CONTRACT §2), shared by the gateway,
+ * the tests and any TypeScript client:
+ *
+ * ```ts
+ * const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io('http://host:8880/realtime', { auth: { token } });
+ * ```
+ */
+
+/** Every answer is `{ success: true, …fields }` or a {@link Failure}. */
+export type Success<T> = { success: true } & T;
+
+/** A refusal: `code` is for programs, `message` for people. Never a stack trace. */
+export interface Failure {
+  success: false;
+  code: ErrorCode;
+  message: string;
+}
+
+export type Answer<T> = Success<T> | Failure;
+
+export interface JoinEventRoomResult {
+  eventId: CatalogId;
+  /** `event:<eventId>`: where `availability-update` for this event is pushed. */
+  room: string;
+  /** Every category known for the event. */
+  availability: Availability[];
+}
+
+export interface LeaveEventRoomResult {
+  eventId: CatalogId;
+}
+
+export interface LockTicketsResult {
+  lockId: string;
+  eventId: CatalogId;
+  categoryId: CatalogId;
+  quantity: number;
+  status: LockStatus;
+  expiresAt: string;
+  expiresInSeconds: number;
+}
+
+export interface UnlockTicketsResult {
+  lockId: string;
+  releasedQuantity: number;
+  remainingQuantity: number;
+  /** `ACTIVE` after a partial unlock, `RELEASED` after a full one. */
+  status: LockStatus;
+}
+
+export interface ExtendLockResult {
+  lockId: string;
+  expiresAt: string;
+  expiresInSeconds: number;
+}
+
+export interface MyLocksResult {
+  /** The user's ACTIVE locks, from every session and instance. */
+  locks: Lock[];
+}
+
+export interface HeartbeatResult {
+  /** Server time, ISO 8601. */
+  timestamp: string;
+}
+
+/** What a successful request of each event carries besides `success: true`. */
+export interface RequestResults {
+  'join-event-room': JoinEventRoomResult;
+  'leave-event-room': LeaveEventRoomResult;
+  'lock-tickets': LockTicketsResult;
+  'unlock-tickets': UnlockTicketsResult;
+  'extend-lock': ExtendLockResult;
+  'get-my-locks': MyLocksResult;
+  heartbeat: HeartbeatResult;
+}
+
+/** `get-my-locks` answers on `my-locks-response`; every other event on `<event>-response`. */
+export const RESPONSE_EVENTS = {
+  'join-event-room': 'join-event-room-response',
+  'leave-event-room': 'leave-event-room-response',
+  'lock-tickets': 'lock-tickets-response',
+  'unlock-tickets': 'unlock-tickets-response',
+  'extend-lock': 'extend-lock-response',
+  'get-my-locks': 'my-locks-response',
+  heartbeat: 'heartbeat-response',
+} as const satisfies Record<RequestEvent, string>;
+
+export type ResponseEvent = (typeof RESPONSE_EVENTS)[RequestEvent];
+
+/** The acknowledgement callback a client may pass as the last argument. */
+export type AnswerCallback<E extends RequestEvent> = (answer: Answer<RequestResults[E]>) => void;
+
+/**
+ * Client → server. The payload type is what the server accepts once validated; anything else is
+ * answered with `VALIDATION_FAILED`. `get-my-locks` and `heartbeat` may also be sent without a payload.
+ */
+export type ClientToServerEvents = {
+  [E in RequestEvent]: (payload: RequestPayloads[E], ack?: AnswerCallback<E>) => void;
+};
+
+/** `{ sessionId, userId, serverTime }`, emitted once the connection is accepted. */
+export interface ConnectedPayload {
+  /** The socket id; locks taken on this socket belong to this session. */
+  sessionId: string;
+  userId: string;
+  /** ISO 8601. */
+  serverTime: string;
+}
+
+/** A lock of the user reached a terminal state (`lock-expired`, `lock-released`, `lock-confirmed`). */
+export interface LockNotification {
+  lockId: string;
+  eventId: CatalogId;
+  categoryId: CatalogId;
+  quantity: number;
+  status: LockStatus;
+  reason?: string;
+}
+
+/** For what has no request to answer (e.g. a rate-limited message without an answer path). */
+export interface ErrorNotification {
+  code: ErrorCode;
+  message: string;
+}
+
+type ResponseEvents = {
+  [E in RequestEvent as (typeof RESPONSE_EVENTS)[E]]: (answer: Answer<RequestResults[E]>) => void;
+};
+
+/**
+ * Server → client. Besides these, RabbitMQ `notify-user` / `broadcast-event` messages reach sockets
+ * under whatever `type` they name (CONTRACT §4); those are not part of this map.
+ */
+export type ServerToClientEvents = ResponseEvents & {
+  connected: (payload: ConnectedPayload) => void;
+  /** To room `event:<eventId>`, coalesced per category (at most one per `BROADCAST_INTERVAL_MS`). */
+  'availability-update': (availability: Availability) => void;
+  'lock-expired': (notification: LockNotification) => void;
+  'lock-released': (notification: LockNotification) => void;
+  'lock-confirmed': (notification: LockNotification) => void;
+  error: (error: ErrorNotification) => void;
+};
+
+/** What the server keeps per socket: as little as possible (an idle socket must stay light). */
+export interface SocketData {
+  /** The authenticated user (JWT `sub` / `userId`, or the anonymous id). */
+  userId: string;
+  /** Set once this session was granted a lock: only such sessions need a release after disconnect. */
+  holdsLocks?: true;
+}
+
+/** Rooms: one per event (availability) and one per user (owner notifications, all tabs). */
+export const eventRoom = (eventId: CatalogId): string => `event:${idKey(eventId)}`;
+export const userRoom = (userId: string): string => `user:${userId}`;

@@ -1,0 +1,590 @@
+import { randomUUID } from 'node:crypto';
+import {
+  LockError,
+  availableTickets,
+  canTransition,
+  effectiveStatus,
+  extendedExpiry,
+  idKey,
+  isValidId,
+  type Availability,
+  type CatalogId,
+  type ErrorCode,
+  type EventInfo,
+  type LifecycleEvent,
+  type LockGranted,
+  type LockPolicy,
+  type LockRecord,
+  type LockRequest,
+  type LockStats,
+  type LockStatus,
+  type LockStore,
+  type LockTransition,
+  type StoreReply,
+  type SweepResult,
+  type TerminalStatus,
+  type UnlockRequest,
+  type UnlockResult,
+} from '#lock-domain';
+import { IndexedMinHeap } from './indexed-heap.js';
+
+interface Category {
+  /** Both ids in the form the catalog defined them. */
+  eventId: CatalogId;
+  categoryId: CatalogId;
+  name?: string;
+  total: number;
+  sold: number;
+  /** Quantities of the locks *recorded* ACTIVE; the due ones among them are subtracted when read. */
+  lockedRecorded: number;
+  version: number;
+  /** This category's recorded-ACTIVE locks by `expiresAt`. */
+  active: IndexedMinHeap;
+}
+
+interface CatalogEvent {
+  id: CatalogId;
+  name?: string;
+  categories: Map<string, Category>;
+}
+
+interface Held {
+  record: LockRecord;
+  category: Category;
+}
+
+/** What one call recorded; turned into the reply's `transitions` and `availability`. */
+interface Call {
+  now: number;
+  transitions: LockTransition[];
+  /** Categories to report, with whether their stored counts changed (→ version + 1). */
+  touched: Map<Category, boolean>;
+}
+
+const EVENT_OF: Record<TerminalStatus, LifecycleEvent> = {
+  EXPIRED: 'expired',
+  CONFIRMED: 'confirmed',
+  RELEASED: 'released',
+};
+
+/**
+ * The lock store for the zero-configuration mode (one process, no Redis), with the semantics of
+ * docs/lock-store.md. Every method runs synchronously between reading the clock and answering,
+ * so each call is atomic on Node's single thread.
+ */
+export class InProcessLockStore implements LockStore {
+  private readonly catalog = new Map<string, CatalogEvent>();
+  private readonly locks = new Map<string, Held>();
+  /** Recorded-ACTIVE lock ids per user / per session, in creation order. */
+  private readonly byUser = new Map<string, Set<string>>();
+  private readonly bySession = new Map<string, Set<string>>();
+  /** Categories with at least one recorded-ACTIVE lock. */
+  private readonly activeCategories = new Set<Category>();
+  /** Every recorded-ACTIVE lock by `expiresAt`: the sweep's order. */
+  private readonly dueOrder = new IndexedMinHeap();
+  /** Terminal locks by the time they became terminal, for the retention purge. */
+  private readonly terminalOrder = new IndexedMinHeap();
+  private readonly requests = new Map<string, { lockId: string; at: number }>();
+  private readonly requestOrder = new IndexedMinHeap();
+  private readonly recorded: Record<LockStatus, number> = { ACTIVE: 0, EXPIRED: 0, CONFIRMED: 0, RELEASED: 0 };
+  private closed = false;
+
+  constructor(
+    private readonly policy: LockPolicy,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  async defineEvent(event: EventInfo, options: { replaceTotals: boolean }): Promise<StoreReply<Availability[]>> {
+    const call = this.begin();
+    checkId(event.id);
+    for (const category of event.categories) {
+      checkId(category.categoryId);
+      checkTotal(category.totalTickets);
+    }
+    const entry = this.ensureEvent(event.id);
+    if (event.name !== undefined && (options.replaceTotals || entry.name === undefined)) entry.name = event.name;
+    for (const info of event.categories) {
+      const key = idKey(info.categoryId);
+      const known = entry.categories.get(key);
+      if (!known) {
+        const created = this.newCategory(entry, info.categoryId, info.totalTickets);
+        if (info.name !== undefined) created.name = info.name;
+        entry.categories.set(key, created);
+        touch(call, created, false);
+        continue;
+      }
+      if (info.name !== undefined && (options.replaceTotals || known.name === undefined)) known.name = info.name;
+      if (options.replaceTotals && known.total !== info.totalTickets) {
+        known.total = info.totalTickets;
+        touch(call, known, true);
+      }
+    }
+    return this.finish(call, () => [...entry.categories.values()].map((c) => this.availabilityOf(c, call.now)));
+  }
+
+  async events(): Promise<StoreReply<EventInfo[]>> {
+    const call = this.begin();
+    const value = [...this.catalog.values()].map((event) => {
+      const info: EventInfo = {
+        id: event.id,
+        categories: [...event.categories.values()].map((c) => ({
+          categoryId: c.categoryId,
+          ...(c.name === undefined ? {} : { name: c.name }),
+          totalTickets: c.total,
+        })),
+      };
+      if (event.name !== undefined) info.name = event.name;
+      return info;
+    });
+    return this.finish(call, () => value);
+  }
+
+  async lock(request: LockRequest): Promise<StoreReply<LockGranted>> {
+    const call = this.begin();
+    const { now } = call;
+    checkText(request.userId);
+    checkText(request.sessionId);
+    if (request.requestId !== undefined) checkText(request.requestId);
+    const quantity = request.hold.quantity;
+    if (!isQuantity(quantity, this.policy.maxTicketsPerLock)) throw new LockError('VALIDATION_FAILED');
+
+    const requestKey = request.requestId === undefined ? undefined : `${request.userId}\u0000${request.requestId}`;
+    if (requestKey !== undefined) {
+      const seen = this.requests.get(requestKey);
+      const first = seen && seen.at + this.policy.retentionMs > now ? this.locks.get(seen.lockId) : undefined;
+      if (first) return this.finish(call, () => ({ lock: { ...first.record }, replayed: true }));
+    }
+
+    const event = this.catalog.get(idKey(request.eventId));
+    if (!event) throw new LockError('EVENT_NOT_FOUND');
+    const category = event.categories.get(idKey(request.categoryId));
+    if (!category) throw new LockError('CATEGORY_NOT_FOUND');
+
+    let live = 0;
+    let dueHere: Held | undefined;
+    for (const held of this.heldBy(this.byUser, request.userId)) {
+      const here = held.category === category;
+      if (held.record.expiresAt <= now) {
+        if (here) dueHere = held;
+        continue;
+      }
+      if (here) throw new LockError('DUPLICATE_LOCK');
+      live++;
+    }
+    if (live >= this.policy.maxActiveLocksPerUser) throw new LockError('TOO_MANY_LOCKS');
+    if (this.countsOf(category, now).available < quantity) throw new LockError('INSUFFICIENT_TICKETS');
+
+    // The user's due lock here ends now, so its owner hears `expired` before the new `created`.
+    if (dueHere) this.transition(call, dueHere, 'EXPIRED', {});
+
+    const record: LockRecord = {
+      lockId: randomUUID(),
+      eventId: category.eventId,
+      categoryId: category.categoryId,
+      quantity,
+      userId: request.userId,
+      sessionId: request.sessionId,
+      status: 'ACTIVE',
+      createdAt: now,
+      expiresAt: now + this.policy.lockDurationMs,
+    };
+    if (request.requestId !== undefined) record.requestId = request.requestId;
+    const held: Held = { record, category };
+    this.locks.set(record.lockId, held);
+    this.recorded.ACTIVE++;
+    this.activate(held);
+    category.lockedRecorded += quantity;
+    touch(call, category, true);
+    call.transitions.push({ event: 'created', lock: { ...record } });
+    if (requestKey !== undefined) {
+      this.requests.set(requestKey, { lockId: record.lockId, at: now });
+      this.requestOrder.set(requestKey, now);
+    }
+    return this.finish(call, () => ({ lock: { ...record }, replayed: false }));
+  }
+
+  async unlock(request: UnlockRequest): Promise<StoreReply<UnlockResult>> {
+    const call = this.begin();
+    const { target, userId } = request;
+    checkText(userId);
+    let held: Held | undefined;
+    if ('lockId' in target) {
+      held = this.locks.get(target.lockId);
+      if (!held) throw new LockError('LOCK_NOT_FOUND');
+      if (held.record.userId !== userId) throw new LockError('NOT_LOCK_OWNER');
+    } else {
+      const category = this.catalog.get(idKey(target.eventId))?.categories.get(idKey(target.categoryId));
+      // The recorded-ACTIVE one, due or not: a due lock answers LOCK_EXPIRED below, not LOCK_NOT_FOUND.
+      held = [...this.heldBy(this.byUser, userId)].find((h) => h.category === category);
+      if (!held) throw new LockError('LOCK_NOT_FOUND');
+    }
+    this.refuseUnlessActive(call, held);
+
+    const record = held.record;
+    const quantity = request.quantity ?? record.quantity;
+    if (!isQuantity(quantity, record.quantity)) throw new LockError('VALIDATION_FAILED');
+    if (quantity < record.quantity) {
+      // Partial: the lock lives on with fewer tickets; counts change, the lifecycle does not.
+      record.quantity -= quantity;
+      held.category.lockedRecorded -= quantity;
+      touch(call, held.category, true);
+      return this.finish(call, () => ({ lock: { ...record }, releasedQuantity: quantity, remainingQuantity: record.quantity }));
+    }
+    this.transition(call, held, 'RELEASED', { releasedAt: call.now, reason: 'user-unlock' });
+    return this.finish(call, () => ({ lock: { ...record }, releasedQuantity: quantity, remainingQuantity: 0 }));
+  }
+
+  async extend(lockId: string, userId: string): Promise<StoreReply<LockRecord>> {
+    const call = this.begin();
+    const held = this.locks.get(lockId);
+    if (!held) throw new LockError('LOCK_NOT_FOUND');
+    if (held.record.userId !== userId) throw new LockError('NOT_LOCK_OWNER');
+    this.refuseUnlessActive(call, held);
+
+    const record = held.record;
+    const { lockDurationMs, maxLifetimeMs } = this.policy;
+    const expiresAt = Math.max(record.expiresAt, extendedExpiry(record.createdAt, call.now, lockDurationMs, maxLifetimeMs));
+    if (expiresAt !== record.expiresAt) {
+      record.expiresAt = expiresAt;
+      held.category.active.set(lockId, expiresAt);
+      this.dueOrder.set(lockId, expiresAt);
+    }
+    return this.finish(call, () => ({ ...record }));
+  }
+
+  async confirm(lockId: string, orderId?: string): Promise<StoreReply<LockRecord>> {
+    const call = this.begin();
+    const { now } = call;
+    const held = this.locks.get(lockId);
+    if (!held) throw new LockError('LOCK_NOT_FOUND');
+    const record = held.record;
+    const confirmed = { confirmedAt: now, ...(orderId === undefined ? {} : { orderId }) };
+    switch (effectiveStatus(record, now)) {
+      case 'CONFIRMED':
+        break;
+      case 'RELEASED':
+        throw new LockError('LOCK_NOT_ACTIVE', undefined, 'RELEASED');
+      case 'ACTIVE':
+        this.transition(call, held, 'CONFIRMED', confirmed);
+        break;
+      case 'EXPIRED': {
+        // Late confirm: the lock no longer counts, so its tickets must be free again right now.
+        const canTake = this.countsOf(held.category, now).available >= record.quantity;
+        if (record.status === 'ACTIVE') this.transition(call, held, 'EXPIRED', {});
+        if (!canTake) throw this.refuse(call, 'LOCK_EXPIRED', 'EXPIRED');
+        this.transition(call, held, 'CONFIRMED', confirmed);
+        break;
+      }
+    }
+    return this.finish(call, () => ({ ...record }));
+  }
+
+  async release(lockId: string, reason?: string, userId?: string): Promise<StoreReply<LockRecord>> {
+    const call = this.begin();
+    const held = this.locks.get(lockId);
+    if (!held) throw new LockError('LOCK_NOT_FOUND');
+    const record = held.record;
+    if (userId !== undefined && record.userId !== userId) throw new LockError('NOT_LOCK_OWNER');
+    switch (effectiveStatus(record, call.now)) {
+      case 'CONFIRMED':
+        throw new LockError('LOCK_NOT_ACTIVE', undefined, 'CONFIRMED');
+      case 'RELEASED':
+        break;
+      case 'EXPIRED':
+        // The tickets are free either way; a due lock gets its expiry recorded, not a release.
+        if (record.status === 'ACTIVE') this.transition(call, held, 'EXPIRED', {});
+        break;
+      case 'ACTIVE':
+        this.transition(call, held, 'RELEASED', { releasedAt: call.now, reason: reason ?? 'released' });
+        break;
+    }
+    return this.finish(call, () => ({ ...record }));
+  }
+
+  async releaseSession(sessionId: string, reason: string): Promise<StoreReply<LockRecord[]>> {
+    const call = this.begin();
+    const released: LockRecord[] = [];
+    for (const held of [...this.heldBy(this.bySession, sessionId)]) {
+      if (held.record.expiresAt <= call.now) continue; // left for the sweep to record as expired
+      this.transition(call, held, 'RELEASED', { releasedAt: call.now, reason });
+      released.push({ ...held.record });
+    }
+    return this.finish(call, () => released);
+  }
+
+  async get(lockId: string): Promise<StoreReply<LockRecord | null>> {
+    const call = this.begin();
+    const held = this.locks.get(lockId);
+    return this.finish(call, () => (held ? { ...held.record } : null));
+  }
+
+  async activeLocks(userId: string): Promise<StoreReply<LockRecord[]>> {
+    const call = this.begin();
+    const value = [...this.heldBy(this.byUser, userId)]
+      .filter((h) => h.record.expiresAt > call.now)
+      .map((h) => ({ ...h.record }))
+      .sort((a, b) => a.createdAt - b.createdAt);
+    return this.finish(call, () => value);
+  }
+
+  async availability(eventId: CatalogId, categoryIds?: CatalogId[]): Promise<StoreReply<Availability[]>> {
+    const call = this.begin();
+    const event = this.catalog.get(idKey(eventId));
+    if (!event) throw new LockError('EVENT_NOT_FOUND');
+    const categories =
+      categoryIds && categoryIds.length > 0
+        ? categoryIds.map((id) => {
+            const category = event.categories.get(idKey(id));
+            if (!category) throw new LockError('CATEGORY_NOT_FOUND');
+            return category;
+          })
+        : [...event.categories.values()];
+    return this.finish(call, () => categories.map((c) => this.availabilityOf(c, call.now)));
+  }
+
+  async setCategoryTotal(eventId: CatalogId, categoryId: CatalogId, totalTickets: number): Promise<StoreReply<Availability>> {
+    const call = this.begin();
+    checkId(eventId);
+    checkId(categoryId);
+    checkTotal(totalTickets);
+    const event = this.ensureEvent(eventId);
+    const key = idKey(categoryId);
+    let category = event.categories.get(key);
+    if (!category) {
+      category = this.newCategory(event, categoryId, totalTickets);
+      event.categories.set(key, category);
+      touch(call, category, false);
+    } else if (category.total !== totalTickets) {
+      category.total = totalTickets;
+      touch(call, category, true);
+    }
+    const known = category;
+    return this.finish(call, () => this.availabilityOf(known, call.now));
+  }
+
+  async sweep(limit: number): Promise<StoreReply<SweepResult>> {
+    const call = this.begin();
+    const { now } = call;
+    if (!Number.isInteger(limit) || limit < 0) throw new LockError('VALIDATION_FAILED');
+    const due = this.dueOrder.popUpTo(now, limit);
+    for (const lockId of due) this.transition(call, this.mustGet(lockId), 'EXPIRED', {});
+    // Purging is bounded too (as in the Redis store), so one call stays short; it outpaces expiries.
+    const forgetBefore = now - this.policy.retentionMs;
+    const purgeable = this.terminalOrder.popUpTo(forgetBefore, limit * 10);
+    for (const lockId of purgeable) {
+      this.recorded[this.mustGet(lockId).record.status]--;
+      this.locks.delete(lockId);
+    }
+    for (const key of this.requestOrder.popUpTo(forgetBefore, limit * 10)) this.requests.delete(key);
+    const expired = due.length;
+    const purged = purgeable.length;
+    return this.finish(call, () => ({ expired, purged }));
+  }
+
+  async stats(): Promise<StoreReply<LockStats>> {
+    const call = this.begin();
+    // Only due locks need a look: they are ACTIVE as recorded but EXPIRED for every reader.
+    let due = 0;
+    const dueByUser = new Map<string, number>();
+    const dueByCategory = new Map<Category, number>();
+    this.dueOrder.forEachUpTo(call.now, (id) => {
+      const { record, category } = this.mustGet(id);
+      due++;
+      dueByUser.set(record.userId, (dueByUser.get(record.userId) ?? 0) + 1);
+      dueByCategory.set(category, (dueByCategory.get(category) ?? 0) + 1);
+    });
+    let idleUsers = 0;
+    for (const [userId, count] of dueByUser) if (this.byUser.get(userId)?.size === count) idleUsers++;
+    let idleCategories = 0;
+    for (const [category, count] of dueByCategory) if (category.active.size === count) idleCategories++;
+
+    const locksByStatus = {
+      active: this.recorded.ACTIVE - due,
+      expired: this.recorded.EXPIRED + due,
+      confirmed: this.recorded.CONFIRMED,
+      released: this.recorded.RELEASED,
+    };
+    return this.finish(call, () => ({
+      totalLocks: locksByStatus.active + locksByStatus.expired + locksByStatus.confirmed + locksByStatus.released,
+      activeLocks: locksByStatus.active,
+      usersWithLocks: this.byUser.size - idleUsers,
+      categoriesWithLocks: this.activeCategories.size - idleCategories,
+      locksByStatus,
+    }));
+  }
+
+  async ping(): Promise<boolean> {
+    return !this.closed;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  // --- internals -----------------------------------------------------------------------------
+
+  private begin(): Call {
+    return { now: this.clock(), transitions: [], touched: new Map() };
+  }
+
+  /** Bumps the versions of changed categories, then reads the value and their fresh counts. */
+  private finish<T>(call: Call, read: () => T): StoreReply<T> {
+    for (const [category, changed] of call.touched) if (changed) category.version++;
+    const availability = [...call.touched.keys()].map((category) => this.availabilityOf(category, call.now));
+    return { now: call.now, value: read(), transitions: call.transitions, availability };
+  }
+
+  /**
+   * A refusal after this call already recorded an expiry (the only change it makes). Versions
+   * still rise, and the error carries the changes, so the owner still hears of the expiry exactly once.
+   */
+  private refuse(call: Call, code: ErrorCode, status: LockStatus): LockError {
+    const { now, transitions, availability } = this.finish(call, () => undefined);
+    return new LockError(code, undefined, status, { now, transitions, availability });
+  }
+
+  /** unlock/extend: only a lock ACTIVE at `now` may go on; a due one has its expiry recorded. */
+  private refuseUnlessActive(call: Call, held: Held): void {
+    const { record } = held;
+    const status = effectiveStatus(record, call.now);
+    if (status === 'ACTIVE') return;
+    if (status === 'EXPIRED') {
+      if (record.status === 'ACTIVE') this.transition(call, held, 'EXPIRED', {});
+      throw this.refuse(call, 'LOCK_EXPIRED', 'EXPIRED');
+    }
+    throw new LockError('LOCK_NOT_ACTIVE', undefined, status);
+  }
+
+  /**
+   * Records a lifecycle transition: moves the quantity out of `locked` (and into `sold` on
+   * confirm), keeps the indexes and status counts in step, and queues the lock for the purge.
+   */
+  private transition(
+    call: Call,
+    held: Held,
+    to: TerminalStatus,
+    fields: Pick<LockRecord, 'confirmedAt' | 'releasedAt' | 'orderId' | 'reason'>,
+  ): void {
+    const { record, category } = held;
+    const from = record.status;
+    // EXPIRED → CONFIRMED is the one exception to "terminal stays terminal": the late confirm.
+    const lateConfirm = from === 'EXPIRED' && to === 'CONFIRMED';
+    if (!canTransition(from, to) && !lateConfirm) throw new Error(`illegal lock transition ${from} → ${to}`);
+    if (from === 'ACTIVE') {
+      this.deactivate(held);
+      category.lockedRecorded -= record.quantity;
+    }
+    if (to === 'CONFIRMED') category.sold += record.quantity;
+    this.recorded[from]--;
+    this.recorded[to]++;
+    Object.assign(record, fields);
+    record.status = to;
+    // An expired lock became terminal at its expiresAt, whenever the expiry gets recorded.
+    this.terminalOrder.set(record.lockId, to === 'EXPIRED' ? record.expiresAt : call.now);
+    touch(call, category, true);
+    call.transitions.push({ event: EVENT_OF[to], lock: { ...record } });
+  }
+
+  private activate(held: Held): void {
+    const { record, category } = held;
+    category.active.set(record.lockId, record.expiresAt);
+    this.activeCategories.add(category);
+    this.dueOrder.set(record.lockId, record.expiresAt);
+    addTo(this.byUser, record.userId, record.lockId);
+    addTo(this.bySession, record.sessionId, record.lockId);
+  }
+
+  private deactivate(held: Held): void {
+    const { record, category } = held;
+    category.active.delete(record.lockId);
+    if (category.active.size === 0) this.activeCategories.delete(category);
+    this.dueOrder.delete(record.lockId);
+    removeFrom(this.byUser, record.userId, record.lockId);
+    removeFrom(this.bySession, record.sessionId, record.lockId);
+  }
+
+  private *heldBy(index: Map<string, Set<string>>, key: string): Generator<Held> {
+    for (const lockId of index.get(key) ?? []) yield this.mustGet(lockId);
+  }
+
+  private mustGet(lockId: string): Held {
+    const held = this.locks.get(lockId);
+    if (!held) throw new Error(`lock index out of step: ${lockId}`);
+    return held;
+  }
+
+  /** Counts at `now`: due locks no longer count, sweep or not. */
+  private countsOf(category: Category, now: number): { locked: number; available: number } {
+    let due = 0;
+    category.active.forEachUpTo(now, (id) => {
+      due += this.mustGet(id).record.quantity;
+    });
+    const locked = category.lockedRecorded - due;
+    return { locked, available: availableTickets(category.total, category.sold, locked) };
+  }
+
+  private availabilityOf(category: Category, now: number): Availability {
+    const { locked, available } = this.countsOf(category, now);
+    return {
+      eventId: category.eventId,
+      categoryId: category.categoryId,
+      totalTickets: category.total,
+      availableTickets: available,
+      lockedTickets: locked,
+      soldTickets: category.sold,
+      version: category.version,
+      timestamp: new Date(now).toISOString(),
+    };
+  }
+
+  private ensureEvent(eventId: CatalogId): CatalogEvent {
+    const key = idKey(eventId);
+    let event = this.catalog.get(key);
+    if (!event) {
+      event = { id: eventId, categories: new Map() };
+      this.catalog.set(key, event);
+    }
+    return event;
+  }
+
+  private newCategory(event: CatalogEvent, categoryId: CatalogId, total: number): Category {
+    return { eventId: event.id, categoryId, total, sold: 0, lockedRecorded: 0, version: 1, active: new IndexedMinHeap() };
+  }
+}
+
+function isQuantity(value: number, max: number): boolean {
+  return Number.isInteger(value) && value >= 1 && value <= max;
+}
+
+function checkId(id: CatalogId): void {
+  if (!isValidId(id)) throw new LockError('VALIDATION_FAILED');
+}
+
+/** User, session and request ids are opaque but non-empty. */
+function checkText(value: string): void {
+  if (typeof value !== 'string' || value.length === 0) throw new LockError('VALIDATION_FAILED');
+}
+
+function checkTotal(total: number): void {
+  if (!Number.isSafeInteger(total) || total < 0) throw new LockError('VALIDATION_FAILED', 'totalTickets must be a non-negative integer');
+}
+
+function touch(call: Call, category: Category, changed: boolean): void {
+  call.touched.set(category, changed || (call.touched.get(category) ?? false));
+}
+
+function addTo(index: Map<string, Set<string>>, key: string, lockId: string): void {
+  let ids = index.get(key);
+  if (!ids) {
+    ids = new Set();
+    index.set(key, ids);
+  }
+  ids.add(lockId);
+}
+
+function removeFrom(index: Map<string, Set<string>>, key: string, lockId: string): void {
+  const ids = index.get(key);
+  if (!ids) return;
+  ids.delete(lockId);
+  if (ids.size === 0) index.delete(key);
+}

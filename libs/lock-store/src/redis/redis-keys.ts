@@ -1,0 +1,63 @@
+/**
+ * Redis key layout of the lock store, in one place. Every key is `{<prefix>}:<name>` so all of them
+ * hash to one Cluster slot (the `{…}` hash tag) and each Lua script may touch any of them.
+ *
+ * Scripts get the tagged base (`{tl}`) as KEYS[1] and derive the rest from it with the names below
+ * (interpolated into the Lua prelude, so TypeScript and Lua cannot disagree).
+ *
+ * Variable parts come last and every name is followed by `:`, so no two kinds of key can collide.
+ * A category is named by `ref = <len(eventKey)>:<eventKey>:<categoryKey>`: ids may contain `:`,
+ * the length prefix keeps (`a:b`, `c`) and (`a`, `b:c`) apart.
+ */
+export const KEY = {
+  /** LIST of event keys in definition order. */
+  events: 'events',
+  /** HASH per event: `id`, `idt` (`n` number / `s` string: the catalog's form), `name`. */
+  event: 'event',
+  /** LIST per event of its category keys in definition order. */
+  eventCats: 'event-cats',
+  /** HASH per category ref: `total sold locked ver eid eidt cid cidt name`; `locked` = recorded-ACTIVE quantities. */
+  cat: 'cat',
+  /** ZSET per category ref: recorded-ACTIVE lockId → expiresAt. */
+  catLocks: 'cat-locks',
+  /** HASH per lock. */
+  lock: 'lock',
+  /** ZSET per user: recorded-ACTIVE lockId → expiresAt. */
+  userLocks: 'user-locks',
+  /** HASH per user: category ref → its recorded-ACTIVE lockId. */
+  userCats: 'user-cats',
+  /** SET per session: recorded-ACTIVE lockIds it created. */
+  session: 'session',
+  /** STRING per `<len(userId)>:<userId>:<requestId>` → lockId, PX retentionMs. */
+  request: 'req',
+  /** ZSET recorded-ACTIVE lockId → expiresAt (the sweep's queue). */
+  due: 'due',
+  /** ZSET terminal lockId → purge time. */
+  retention: 'retention',
+  /** HASH recorded status → count. */
+  stats: 'stats',
+  /** ZSET userId → latest expiresAt of their recorded-ACTIVE locks. */
+  users: 'users',
+  /** ZSET category ref → latest expiresAt of its recorded-ACTIVE locks. */
+  cats: 'cats',
+  /** STREAM of lifecycle events for the RabbitMQ relay (only with `outbox: true`). */
+  outbox: 'outbox',
+} as const;
+
+/** `{prefix}`: the hash-tagged base every key starts with. */
+export function keyBase(prefix: string): string {
+  return `{${prefix}}`;
+}
+
+export function outboxKey(prefix: string): string {
+  return `${keyBase(prefix)}:${KEY.outbox}`;
+}
+
+export function lockKey(prefix: string, lockId: string): string {
+  return `${keyBase(prefix)}:${KEY.lock}:${lockId}`;
+}
+
+/** A prefix must not carry its own braces (it would move the hash tag). */
+export function isValidPrefix(prefix: string): boolean {
+  return /^[^{}\s]{1,64}$/.test(prefix);
+}

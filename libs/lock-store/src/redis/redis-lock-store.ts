@@ -1,0 +1,233 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import {
+  LockError,
+  defaultMessage,
+  idKey,
+  isErrorCode,
+  isValidId,
+  type Availability,
+  type CatalogId,
+  type EventInfo,
+  type LockGranted,
+  type LockPolicy,
+  type LockRecord,
+  type LockRequest,
+  type LockStats,
+  type LockStore,
+  type LockTransition,
+  type StoreReply,
+  type SweepResult,
+  type UnlockRequest,
+  type UnlockResult,
+} from '#lock-domain';
+import { SCRIPTS, type ScriptName } from './lua.js';
+import { isValidPrefix, keyBase } from './redis-keys.js';
+
+export interface RedisLockStoreOptions {
+  /**
+   * An ioredis connection, or a Redis URL. A connection passed in stays the caller's (`close()`
+   * leaves it open); one the store creates from a URL is closed by `close()`.
+   */
+  redis: Redis | string;
+  /** The lock rules; passed to every script, so instances with one prefix must share them. */
+  policy: LockPolicy;
+  /** Key prefix; every key is `{<keyPrefix>}:…` (one Cluster hash slot). Default `tl`. */
+  keyPrefix?: string;
+  /**
+   * Also append every lifecycle transition to the `{prefix}:outbox` stream in the same script
+   * (for the RabbitMQ relay, which must trim what it has published). Default `false`: nothing is
+   * appended, so nothing grows without a consumer.
+   */
+  outbox?: boolean;
+}
+
+type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
+
+interface RawReply {
+  now: number;
+  value?: unknown;
+  error?: string;
+  status?: string;
+  transitions: LockTransition[];
+  availability: Omit<Availability, 'timestamp'>[];
+}
+
+type IdType = 'n' | 's';
+
+const POLICY_FIELDS = ['lockDurationMs', 'maxLifetimeMs', 'maxActiveLocksPerUser', 'maxTicketsPerLock', 'retentionMs'] as const;
+
+/**
+ * The lock store on Redis: every method is one Lua script (EVALSHA, one round trip), atomic, timed
+ * by Redis `TIME`. Semantics: docs/lock-store.md; key layout: redis-keys.ts; scripts: lua.ts.
+ */
+export class RedisLockStore implements LockStore {
+  private readonly redis: Redis;
+  private readonly owned: boolean;
+  private readonly base: string;
+  private readonly header: string[];
+  private readonly commands: Record<ScriptName, string>;
+
+  constructor(options: RedisLockStoreOptions) {
+    const prefix = options.keyPrefix ?? 'tl';
+    if (!isValidPrefix(prefix)) throw new Error(`Invalid Redis key prefix: ${JSON.stringify(prefix)}`);
+    const { policy } = options;
+    for (const name of POLICY_FIELDS) {
+      const value = policy[name];
+      if (!Number.isSafeInteger(value) || value < 1) throw new Error(`Invalid lock policy: ${name}=${String(value)}`);
+    }
+    this.owned = typeof options.redis === 'string';
+    this.redis = typeof options.redis === 'string' ? new Redis(options.redis) : options.redis;
+    this.base = keyBase(prefix);
+    // Order = ARGV[1..5] of every script (lua.ts).
+    this.header = POLICY_FIELDS.map((name) => String(policy[name]));
+    this.header.push(options.outbox ? '1' : '0');
+    // Command names carry the script's hash: stores of different versions may share a connection.
+    const commands = {} as Record<ScriptName, string>;
+    for (const [op, lua] of Object.entries(SCRIPTS) as [ScriptName, string][]) {
+      const name = `ticketLock_${op}_${createHash('sha1').update(lua).digest('hex').slice(0, 8)}`;
+      this.redis.defineCommand(name, { lua, numberOfKeys: 1 });
+      commands[op] = name;
+    }
+    this.commands = commands;
+  }
+
+  async defineEvent(event: EventInfo, options: { replaceTotals: boolean }): Promise<StoreReply<Availability[]>> {
+    const [ek, eidt] = catalogId(event.id);
+    const args: string[] = [ek, eidt, ...optional(event.name), options.replaceTotals ? '1' : '0', String(event.categories.length)];
+    for (const category of event.categories) {
+      const [ck, cidt] = catalogId(category.categoryId);
+      args.push(ck, cidt, String(category.totalTickets), ...optional(category.name));
+    }
+    return this.call('defineEvent', args, (value, now) => stamp(value as Omit<Availability, 'timestamp'>[], now));
+  }
+
+  async events(): Promise<StoreReply<EventInfo[]>> {
+    return this.call('events', [], (value) => value as EventInfo[]);
+  }
+
+  async lock(request: LockRequest): Promise<StoreReply<LockGranted>> {
+    const args = [
+      randomUUID(),
+      lookupKey(request.eventId),
+      lookupKey(request.categoryId),
+      String(request.hold.quantity),
+      text(request.userId),
+      text(request.sessionId),
+      request.requestId === undefined ? '' : text(request.requestId),
+    ];
+    return this.call('lock', args, (value) => value as LockGranted);
+  }
+
+  async unlock(request: UnlockRequest): Promise<StoreReply<UnlockResult>> {
+    const { target } = request;
+    const selector =
+      'lockId' in target ? ['id', target.lockId, ''] : ['cat', lookupKey(target.eventId), lookupKey(target.categoryId)];
+    const quantity = request.quantity === undefined ? '' : String(request.quantity);
+    return this.call('unlock', [text(request.userId), ...selector, quantity], (value) => value as UnlockResult);
+  }
+
+  async extend(lockId: string, userId: string): Promise<StoreReply<LockRecord>> {
+    return this.call('extend', [lockId, userId], (value) => value as LockRecord);
+  }
+
+  async confirm(lockId: string, orderId?: string): Promise<StoreReply<LockRecord>> {
+    return this.call('confirm', [lockId, orderId ?? '', orderId === undefined ? '0' : '1'], (value) => value as LockRecord);
+  }
+
+  async release(lockId: string, reason = 'released', userId?: string): Promise<StoreReply<LockRecord>> {
+    const args = [lockId, reason, userId === undefined ? '0' : '1', userId ?? ''];
+    return this.call('release', args, (value) => value as LockRecord);
+  }
+
+  async releaseSession(sessionId: string, reason: string): Promise<StoreReply<LockRecord[]>> {
+    return this.call('releaseSession', [sessionId, reason], (value) => value as LockRecord[]);
+  }
+
+  async get(lockId: string): Promise<StoreReply<LockRecord | null>> {
+    return this.call('get', [lockId], (value) => (value ?? null) as LockRecord | null);
+  }
+
+  async activeLocks(userId: string): Promise<StoreReply<LockRecord[]>> {
+    return this.call('activeLocks', [userId], (value) => value as LockRecord[]);
+  }
+
+  async availability(eventId: CatalogId, categoryIds?: CatalogId[]): Promise<StoreReply<Availability[]>> {
+    const cks = (categoryIds ?? []).map(lookupKey);
+    return this.call('availability', [lookupKey(eventId), String(cks.length), ...cks], (value, now) =>
+      stamp(value as Omit<Availability, 'timestamp'>[], now),
+    );
+  }
+
+  async setCategoryTotal(eventId: CatalogId, categoryId: CatalogId, totalTickets: number): Promise<StoreReply<Availability>> {
+    const args = [...catalogId(eventId), ...catalogId(categoryId), String(totalTickets)];
+    return this.call('setCategoryTotal', args, (value, now) => ({
+      ...(value as Omit<Availability, 'timestamp'>),
+      timestamp: new Date(now).toISOString(),
+    }));
+  }
+
+  async sweep(limit: number): Promise<StoreReply<SweepResult>> {
+    return this.call('sweep', [String(limit)], (value) => value as SweepResult);
+  }
+
+  async stats(): Promise<StoreReply<LockStats>> {
+    return this.call('stats', [], (value) => value as LockStats);
+  }
+
+  async ping(): Promise<boolean> {
+    try {
+      return (await this.redis.ping()) === 'PONG';
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.owned && this.redis.status !== 'end') await this.redis.quit().catch(() => undefined);
+  }
+
+  /** One script call; parses the JSON reply and turns `error` into a thrown `LockError`. */
+  private async call<T>(op: ScriptName, args: string[], value: (raw: unknown, now: number) => T): Promise<StoreReply<T>> {
+    const fn = (this.redis as unknown as Record<string, ScriptFn>)[this.commands[op]];
+    if (!fn) throw new Error(`Redis script ${op} is not defined`);
+    const text = await fn.call(this.redis, this.base, ...this.header, ...args);
+    if (typeof text !== 'string') throw new Error(`Redis script ${op} answered ${typeof text}`);
+    const raw = JSON.parse(text) as RawReply;
+    const { now } = raw;
+    const availability = stamp(raw.availability, now);
+    if (raw.error !== undefined) {
+      const code = isErrorCode(raw.error) ? raw.error : 'INTERNAL_ERROR';
+      const recorded = raw.transitions.length + availability.length > 0;
+      throw new LockError(code, defaultMessage(code), raw.status, recorded ? { now, transitions: raw.transitions, availability } : undefined);
+    }
+    return { now, value: value(raw.value, now), transitions: raw.transitions, availability };
+  }
+}
+
+/** The key form and the catalog's form (`n` number / `s` string) of an id being defined. */
+function catalogId(id: CatalogId): [string, IdType] {
+  if (!isValidId(id)) throw new LockError('VALIDATION_FAILED');
+  return [idKey(id), typeof id === 'number' ? 'n' : 's'];
+}
+
+/** Ids of users, sessions and requests are opaque, but must be non-empty strings. */
+function text(value: string): string {
+  if (typeof value !== 'string' || value.length === 0) throw new LockError('VALIDATION_FAILED');
+  return value;
+}
+
+/** An id only looked up: anything that is not a valid id simply names nothing. */
+function lookupKey(id: CatalogId): string {
+  if (typeof id !== 'number' && typeof id !== 'string') throw new LockError('VALIDATION_FAILED');
+  return idKey(id);
+}
+
+function optional(name: string | undefined): [string, string] {
+  return name === undefined ? ['0', ''] : ['1', name];
+}
+
+function stamp(list: Omit<Availability, 'timestamp'>[], now: number): Availability[] {
+  const timestamp = new Date(now).toISOString();
+  return list.map((item) => ({ ...item, timestamp }));
+}
