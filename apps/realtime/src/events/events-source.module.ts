@@ -1,0 +1,41 @@
+import { Inject, Logger, Module, type OnApplicationBootstrap } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '#config';
+import { loadCatalogFile } from '#contracts';
+import { LOCK_STORE, type LockStore } from '#lock-domain';
+import { LockStoreModule } from '../locks/lock-store.module.js';
+import { AVAILABILITY_SOURCE, type AvailabilitySource } from './availability-source.js';
+import { CatalogSource } from './catalog-source.js';
+
+/** Binds the {@link AvailabilitySource} chosen by `EVENTS_SOURCE` and defines its events at start-up. */
+@Module({
+  imports: [LockStoreModule],
+  providers: [
+    {
+      provide: AVAILABILITY_SOURCE,
+      inject: [APP_CONFIG],
+      useFactory: async (config: AppConfig): Promise<AvailabilitySource> => {
+        // The RabbitMQ Events source arrives with the RabbitMQ issue; until then the catalog serves.
+        return new CatalogSource(await loadCatalogFile(config.catalogFile));
+      },
+    },
+  ],
+  exports: [AVAILABILITY_SOURCE],
+})
+export class EventsSourceModule implements OnApplicationBootstrap {
+  private readonly logger = new Logger('EventsSource');
+
+  constructor(
+    @Inject(AVAILABILITY_SOURCE) private readonly source: AvailabilitySource,
+    @Inject(LOCK_STORE) private readonly store: LockStore,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const events = await this.source.initialEvents();
+    // The catalog is the truth for its totals: a changed file wins over what Redis remembers.
+    for (const event of events) await this.store.defineEvent(event, { replaceTotals: true });
+    if (!this.source.lazy) {
+      this.logger.log(`catalog ${this.config.catalogFile}: ${events.length} event(s) defined`);
+    }
+  }
+}

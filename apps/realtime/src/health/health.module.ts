@@ -1,0 +1,12 @@
+import { Module } from '@nestjs/common';
+import { LocksModule } from '../locks/locks.module.js';
+import { HealthController } from './health.controller.js';
+import { ReadinessService } from './readiness.service.js';
+
+@Module({
+  imports: [LocksModule],
+  controllers: [HealthController],
+  providers: [ReadinessService],
+  exports: [ReadinessService],
+})
+export class HealthModule {}

@@ -1,0 +1,193 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import {
+  LOCK_STORE,
+  LockError,
+  idKey,
+  toLock,
+  type Availability,
+  type CatalogId,
+  type EventInfo,
+  type Lock,
+  type LockRequest,
+  type LockSelector,
+  type LockStats,
+  type LockStore,
+  type StoreReply,
+} from '#lock-domain';
+import { AVAILABILITY_SOURCE, type AvailabilitySource } from '../events/availability-source.js';
+import { LockChangesBus } from './lock-changes.js';
+import { ExpiryTimer } from './expiry-timer.js';
+
+export interface UnlockAnswer {
+  lockId: string;
+  releasedQuantity: number;
+  remainingQuantity: number;
+  status: Lock['status'];
+}
+
+/**
+ * The application's use cases over the {@link LockStore}: it makes sure the store knows a category
+ * before locking (asking the availability source once), turns records into the wire form, and
+ * hands every change to the {@link LockChangesBus}. One store call per request on the hot path.
+ */
+@Injectable()
+export class LockService {
+  private readonly logger = new Logger(LockService.name);
+  /** Concurrent first requests for one event/category ask the source once. */
+  private readonly inflight = new Map<string, Promise<boolean>>();
+
+  constructor(
+    @Inject(LOCK_STORE) private readonly store: LockStore,
+    @Inject(AVAILABILITY_SOURCE) private readonly source: AvailabilitySource,
+    private readonly changes: LockChangesBus,
+    private readonly expiry: ExpiryTimer,
+  ) {}
+
+  async lock(request: LockRequest): Promise<Lock> {
+    const reply = await this.withKnownCategory(request.eventId, request.categoryId, () => this.call(() => this.store.lock(request)));
+    this.emit(reply);
+    if (!reply.value.replayed) this.expiry.expect(reply.value.lock.expiresAt, reply.now);
+    return toLock(reply.value.lock, reply.now);
+  }
+
+  async unlock(userId: string, target: LockSelector, quantity?: number): Promise<UnlockAnswer> {
+    const reply = await this.call(() => this.store.unlock({ userId, target, ...(quantity === undefined ? {} : { quantity }) }));
+    this.emit(reply);
+    const { lock, releasedQuantity, remainingQuantity } = reply.value;
+    return { lockId: lock.lockId, releasedQuantity, remainingQuantity, status: toLock(lock, reply.now).status };
+  }
+
+  async extend(userId: string, lockId: string): Promise<Lock> {
+    const reply = await this.call(() => this.store.extend(lockId, userId));
+    this.emit(reply);
+    this.expiry.expect(reply.value.expiresAt, reply.now);
+    return toLock(reply.value, reply.now);
+  }
+
+  async confirm(lockId: string, orderId?: string): Promise<Lock> {
+    const reply = await this.call(() => this.store.confirm(lockId, orderId));
+    this.emit(reply);
+    return toLock(reply.value, reply.now);
+  }
+
+  async release(lockId: string, reason?: string, userId?: string): Promise<Lock> {
+    const reply = await this.call(() => this.store.release(lockId, reason, userId));
+    this.emit(reply);
+    return toLock(reply.value, reply.now);
+  }
+
+  /** Disconnect after grace: frees what the session still holds. */
+  async releaseSession(sessionId: string, reason = 'disconnected'): Promise<Lock[]> {
+    const reply = await this.store.releaseSession(sessionId, reason);
+    this.emit(reply);
+    return reply.value.map((record) => toLock(record, reply.now));
+  }
+
+  async get(lockId: string): Promise<Lock | null> {
+    const reply = await this.store.get(lockId);
+    return reply.value ? toLock(reply.value, reply.now) : null;
+  }
+
+  async myLocks(userId: string): Promise<Lock[]> {
+    const reply = await this.store.activeLocks(userId);
+    return reply.value.map((record) => toLock(record, reply.now));
+  }
+
+  /** Every category of an event (asking the source the first time the event is seen). */
+  async eventAvailability(eventId: CatalogId): Promise<Availability[]> {
+    const reply = await this.withKnownEvent(eventId, () => this.store.availability(eventId));
+    return reply.value;
+  }
+
+  /**
+   * Every event the store knows, with its categories' names and totals and their current counts
+   * (for `GET /events`). One store read for the list, then one per event.
+   */
+  async events(): Promise<Array<{ event: EventInfo; availability: Availability[] }>> {
+    const { value: events } = await this.store.events();
+    return Promise.all(
+      events.map(async (event) => ({ event, availability: (await this.store.availability(event.id)).value })),
+    );
+  }
+
+  async setCategoryTotal(eventId: CatalogId, categoryId: CatalogId, totalTickets: number): Promise<Availability> {
+    const reply = await this.store.setCategoryTotal(eventId, categoryId, totalTickets);
+    this.emit({ ...reply, availability: [reply.value] });
+    return reply.value;
+  }
+
+  async stats(): Promise<LockStats> {
+    return (await this.store.stats()).value;
+  }
+
+  /** Records due expiries, `limit` at a time, until none are left; answers how many expired. */
+  async sweep(limit = 500): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const reply = await this.store.sweep(limit);
+      this.emit(reply);
+      total += reply.value.expired;
+      if (reply.value.expired < limit) return total;
+    }
+  }
+
+  /** Runs a store call; a refusal that still recorded an expiry is published before it is rethrown. */
+  private async call<T>(operation: () => Promise<StoreReply<T>>): Promise<StoreReply<T>> {
+    try {
+      return await operation();
+    } catch (error) {
+      if (error instanceof LockError && error.changes) this.changes.publish(error.changes);
+      throw error;
+    }
+  }
+
+  private emit(reply: StoreReply<unknown>): void {
+    this.changes.publish({ now: reply.now, transitions: reply.transitions, availability: reply.availability });
+  }
+
+  private async withKnownCategory<T>(eventId: CatalogId, categoryId: CatalogId, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      if (!this.source.lazy || !isUnknownCatalogEntry(error)) throw error;
+      const found = await this.once(`c:${idKey(eventId)}:${idKey(categoryId)}`, async () => {
+        const category = await this.source.fetchCategory(eventId, categoryId);
+        if (!category) return false;
+        await this.store.defineEvent({ id: eventId, categories: [category] }, { replaceTotals: false });
+        return true;
+      });
+      if (!found) throw error;
+      return call();
+    }
+  }
+
+  private async withKnownEvent<T>(eventId: CatalogId, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      if (!this.source.lazy || !isUnknownCatalogEntry(error)) throw error;
+      const found = await this.once(`e:${idKey(eventId)}`, async () => {
+        const event = await this.source.fetchEvent(eventId);
+        if (!event) return false;
+        await this.store.defineEvent(event, { replaceTotals: false });
+        return true;
+      });
+      if (!found) throw new LockError('EVENT_NOT_FOUND');
+      return call();
+    }
+  }
+
+  private once(key: string, fetch: () => Promise<boolean>): Promise<boolean> {
+    let pending = this.inflight.get(key);
+    if (!pending) {
+      pending = fetch().finally(() => this.inflight.delete(key));
+      this.inflight.set(key, pending);
+      this.logger.debug(`asking the availability source for ${key}`);
+    }
+    return pending;
+  }
+}
+
+function isUnknownCatalogEntry(error: unknown): boolean {
+  return error instanceof LockError && (error.code === 'EVENT_NOT_FOUND' || error.code === 'CATEGORY_NOT_FOUND');
+}
