@@ -1,0 +1,18 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { ScheduleModule } from '@nestjs/schedule';
+import { ConfigModule, type AppConfig } from '#config';
+import { GatewayModule } from './gateway/gateway.module.js';
+import { HealthModule } from './health/health.module.js';
+import { HttpApiModule } from './http/http.module.js';
+import { LocksModule } from './locks/locks.module.js';
+
+@Module({})
+export class AppModule {
+  /** The whole service for one parsed configuration (tests build it with their own). */
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [ConfigModule.forRoot(config), ScheduleModule.forRoot(), LocksModule, HealthModule, GatewayModule, HttpApiModule],
+    };
+  }
+}

@@ -1,0 +1,45 @@
+import { Inject, Module, type OnModuleDestroy } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '#config';
+import { LocksModule } from '../locks/locks.module.js';
+import { ConnectionStats } from './connection-stats.js';
+import { DisconnectGrace } from './disconnect-grace.js';
+import { LockChangesRelay } from './lock-changes.relay.js';
+import { InProcessRateLimiter } from './rate-limit/in-process-rate-limiter.js';
+import { RATE_LIMITER, type RateLimiter } from './rate-limit/rate-limiter.js';
+import { RealtimeNamespaceRef } from './realtime-namespace.js';
+import { RealtimeGateway } from './realtime.gateway.js';
+import { Responder } from './responder.js';
+import { WsAuthMiddleware } from './ws-auth.middleware.js';
+
+/**
+ * The Socket.IO side of the service: the `/realtime` gateway and what pushes to its clients.
+ * Install {@link RealtimeIoAdapter} on the application for the transport settings.
+ */
+@Module({
+  imports: [LocksModule],
+  providers: [
+    RealtimeGateway,
+    Responder,
+    WsAuthMiddleware,
+    RealtimeNamespaceRef,
+    LockChangesRelay,
+    DisconnectGrace,
+    ConnectionStats,
+    {
+      // `RATE_LIMIT_PER_MINUTE=0` turns the limit off (null: no per-socket middleware at all).
+      // A Redis-synchronised limiter can be bound here for clusters (see RateLimiter).
+      provide: RATE_LIMITER,
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig): RateLimiter | null =>
+        config.rateLimitPerMinute > 0 ? new InProcessRateLimiter({ limit: config.rateLimitPerMinute }) : null,
+    },
+  ],
+  exports: [ConnectionStats, RealtimeNamespaceRef],
+})
+export class GatewayModule implements OnModuleDestroy {
+  constructor(@Inject(RATE_LIMITER) private readonly limiter: RateLimiter | null) {}
+
+  onModuleDestroy(): void {
+    this.limiter?.close?.();
+  }
+}

@@ -1,0 +1,136 @@
+import { Inject, Logger } from '@nestjs/common';
+import {
+  Ack,
+  ConnectedSocket,
+  MessageBody,
+  SubscribeMessage,
+  WebSocketGateway,
+  type OnGatewayConnection,
+  type OnGatewayDisconnect,
+  type OnGatewayInit,
+} from '@nestjs/websockets';
+import { eventRoom, userRoom } from '#contracts';
+import { LockService } from '../locks/lock.service.js';
+import { DisconnectGrace } from './disconnect-grace.js';
+import { RATE_LIMITER, type RateLimiter } from './rate-limit/rate-limiter.js';
+import { rateLimitMiddleware } from './rate-limit/rate-limit.middleware.js';
+import { RealtimeNamespaceRef } from './realtime-namespace.js';
+import { Responder } from './responder.js';
+import { REALTIME_NAMESPACE, type RealtimeNamespace, type RealtimeSocket } from './socket-types.js';
+import { WsAuthMiddleware } from './ws-auth.middleware.js';
+
+/**
+ * The `/realtime` namespace (CONTRACT §2), attached to the HTTP server. Thin on purpose: the
+ * handshake is authenticated by {@link WsAuthMiddleware}, every request goes through the
+ * {@link Responder} (validation, errors, answer path) to a {@link LockService} use case, and
+ * broadcasts come from the lock changes relay, not from here.
+ */
+@WebSocketGateway({ namespace: REALTIME_NAMESPACE })
+export class RealtimeGateway implements OnGatewayInit<RealtimeNamespace>, OnGatewayConnection<RealtimeSocket>, OnGatewayDisconnect<RealtimeSocket> {
+  private readonly logger = new Logger(RealtimeGateway.name);
+
+  constructor(
+    private readonly locks: LockService,
+    private readonly responder: Responder,
+    private readonly auth: WsAuthMiddleware,
+    private readonly grace: DisconnectGrace,
+    private readonly namespace: RealtimeNamespaceRef,
+    @Inject(RATE_LIMITER) private readonly limiter: RateLimiter | null,
+  ) {}
+
+  afterInit(nsp: RealtimeNamespace): void {
+    this.namespace.attach(nsp);
+    nsp.use(this.auth.use);
+  }
+
+  handleConnection(socket: RealtimeSocket): void {
+    if (this.limiter) socket.use(rateLimitMiddleware(socket, this.limiter));
+    const { userId } = socket.data;
+    const greet = () => {
+      socket.emit('connected', { sessionId: socket.id, userId, serverTime: new Date().toISOString() });
+    };
+    // The user room carries owner notifications to every tab; join it before saying hello.
+    const joined = socket.join(userRoom(userId));
+    if (!(joined instanceof Promise)) {
+      greet();
+      return;
+    }
+    joined.then(greet, (error: unknown) => {
+      this.logger.error(`could not join ${userRoom(userId)}: ${error instanceof Error ? error.message : String(error)}`);
+      socket.disconnect(true);
+    });
+  }
+
+  handleDisconnect(socket: RealtimeSocket): void {
+    this.grace.onDisconnect(socket);
+  }
+
+  @SubscribeMessage('join-event-room')
+  joinEventRoom(@ConnectedSocket() socket: RealtimeSocket, @MessageBody() data: unknown, @Ack() ack: unknown): Promise<void> {
+    return this.responder.answer(socket, 'join-event-room', data, ack, async ({ eventId }) => {
+      const room = eventRoom(eventId);
+      // Joined before the snapshot is read, so no update can fall between the two (versions order them).
+      await socket.join(room);
+      try {
+        const availability = await this.locks.eventAvailability(eventId);
+        return { eventId: availability[0]?.eventId ?? eventId, room, availability };
+      } catch (error) {
+        await socket.leave(room);
+        throw error;
+      }
+    });
+  }
+
+  @SubscribeMessage('leave-event-room')
+  leaveEventRoom(@ConnectedSocket() socket: RealtimeSocket, @MessageBody() data: unknown, @Ack() ack: unknown): Promise<void> {
+    return this.responder.answer(socket, 'leave-event-room', data, ack, async ({ eventId }) => {
+      await socket.leave(eventRoom(eventId));
+      return { eventId };
+    });
+  }
+
+  @SubscribeMessage('lock-tickets')
+  lockTickets(@ConnectedSocket() socket: RealtimeSocket, @MessageBody() data: unknown, @Ack() ack: unknown): Promise<void> {
+    return this.responder.answer(socket, 'lock-tickets', data, ack, async ({ eventId, categoryId, quantity, requestId }, userId) => {
+      // Marked before the store call: a disconnect during it must still schedule the release.
+      socket.data.holdsLocks = true;
+      const lock = await this.locks.lock({
+        eventId,
+        categoryId,
+        hold: { kind: 'quantity', quantity },
+        userId,
+        sessionId: socket.id,
+        ...(requestId === undefined ? {} : { requestId }),
+      });
+      if (socket.disconnected) this.grace.onDisconnect(socket);
+      const { lockId, status, expiresAt, expiresInSeconds } = lock;
+      return { lockId, eventId: lock.eventId, categoryId: lock.categoryId, quantity: lock.quantity, status, expiresAt, expiresInSeconds };
+    });
+  }
+
+  @SubscribeMessage('unlock-tickets')
+  unlockTickets(@ConnectedSocket() socket: RealtimeSocket, @MessageBody() data: unknown, @Ack() ack: unknown): Promise<void> {
+    return this.responder.answer(socket, 'unlock-tickets', data, ack, async (payload, userId) => {
+      const target = 'lockId' in payload ? { lockId: payload.lockId } : { eventId: payload.eventId, categoryId: payload.categoryId };
+      return this.locks.unlock(userId, target, payload.quantity);
+    });
+  }
+
+  @SubscribeMessage('extend-lock')
+  extendLock(@ConnectedSocket() socket: RealtimeSocket, @MessageBody() data: unknown, @Ack() ack: unknown): Promise<void> {
+    return this.responder.answer(socket, 'extend-lock', data, ack, async ({ lockId }, userId) => {
+      const lock = await this.locks.extend(userId, lockId);
+      return { lockId: lock.lockId, expiresAt: lock.expiresAt, expiresInSeconds: lock.expiresInSeconds };
+    });
+  }
+
+  @SubscribeMessage('get-my-locks')
+  getMyLocks(@ConnectedSocket() socket: RealtimeSocket, @MessageBody() data: unknown, @Ack() ack: unknown): Promise<void> {
+    return this.responder.answer(socket, 'get-my-locks', data, ack, async (_payload, userId) => ({ locks: await this.locks.myLocks(userId) }));
+  }
+
+  @SubscribeMessage('heartbeat')
+  heartbeat(@ConnectedSocket() socket: RealtimeSocket, @MessageBody() data: unknown, @Ack() ack: unknown): Promise<void> {
+    return this.responder.answer(socket, 'heartbeat', data, ack, async () => ({ timestamp: new Date().toISOString() }));
+  }
+}

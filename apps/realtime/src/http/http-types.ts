@@ -1,0 +1,29 @@
+import type { CatalogId, LockStats } from '#lock-domain';
+
+/** `GET /stats` (CONTRACT §3). */
+export interface StatsResponse {
+  service: 'realtime-service';
+  status: 'active';
+  instanceId: string;
+  uptimeSeconds: number;
+  connectedUsers: number;
+  connections: number;
+  ticketLocks: LockStats;
+}
+
+/** One category of `GET /events`. */
+export interface CategorySummary {
+  categoryId: CatalogId;
+  name: string;
+  totalTickets: number;
+  availableTickets: number;
+  lockedTickets: number;
+  soldTickets: number;
+}
+
+/** One event of `GET /events`. */
+export interface EventSummary {
+  id: CatalogId;
+  name: string;
+  categories: CategorySummary[];
+}

@@ -1,0 +1,93 @@
+import type { Availability } from '#lock-domain';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { LockService } from '../apps/realtime/src/locks/lock.service.js';
+import { dropKeys, startApp, type TestApp } from './support/app.js';
+import { closeAll, connect, next, ok, request, sleep } from './support/clients.js';
+
+const GRACE_MS = 1000;
+
+describe(`disconnect grace (DISCONNECT_GRACE_SECONDS=${GRACE_MS / 1000})`, () => {
+  let app: TestApp;
+
+  beforeAll(async () => {
+    app = await startApp({ env: { DISCONNECT_GRACE_SECONDS: String(GRACE_MS / 1000) } });
+  });
+  afterEach(() => closeAll());
+  afterAll(async () => {
+    await app.close();
+    await dropKeys(app.config.redisKeyPrefix);
+  });
+
+  const status = async (lockId: string) => (await app.app.get(LockService).get(lockId))?.status;
+
+  /** A user who locks a ticket in `categoryId` of event 1 and leaves: the yardstick for "grace is over". */
+  async function controlLeaver(name: string, categoryId: number): Promise<{ lockId: string; released: Promise<Availability>; leave(): void }> {
+    const { socket: watcher } = await connect(app.socketUrl, { userId: `${name}-watcher` });
+    ok(await request(watcher, 'join-event-room', { eventId: 1 }));
+    const { socket } = await connect(app.socketUrl, { userId: name });
+    const { lockId } = ok(await request(socket, 'lock-tickets', { eventId: 1, categoryId, quantity: 1 }));
+    const released = next<Availability>(watcher, 'availability-update', (a) => a.categoryId === categoryId && a.lockedTickets === 0);
+    return { lockId, released, leave: () => socket.disconnect() };
+  }
+
+  it("releases a disconnected session's locks after the grace period, not before", async () => {
+    const control = await controlLeaver('leaves', 1);
+    const leftAt = Date.now();
+    control.leave();
+    await control.released;
+    expect(Date.now() - leftAt).toBeGreaterThanOrEqual(GRACE_MS);
+    expect(await app.app.get(LockService).get(control.lockId)).toMatchObject({ status: 'RELEASED', reason: 'disconnected' });
+  });
+
+  it('keeps the locks when the user reconnects within the grace period', async () => {
+    const { socket } = await connect(app.socketUrl, { userId: 'comes-back' });
+    const lock = ok(await request(socket, 'lock-tickets', { eventId: 1, categoryId: 2, quantity: 1 }));
+    const control = await controlLeaver('gone-for-good', 1);
+    const leftAt = Date.now();
+    socket.disconnect();
+    control.leave(); // after ours: its release means our grace check has run
+    await sleep(GRACE_MS / 4);
+    const { socket: again } = await connect(app.socketUrl, { userId: 'comes-back' });
+    expect(Date.now() - leftAt, 'the reconnection itself must happen within the grace period').toBeLessThan(GRACE_MS);
+    await control.released;
+    expect(await status(lock.lockId)).toBe('ACTIVE');
+    expect(ok(await request(again, 'get-my-locks')).locks.map((l) => l.lockId)).toEqual([lock.lockId]);
+    ok(await request(again, 'unlock-tickets', { lockId: lock.lockId }));
+  });
+
+  it('keeps the locks while another tab of the user stays connected', async () => {
+    const { socket: tab1 } = await connect(app.socketUrl, { userId: 'two-tabs' });
+    const { socket: tab2 } = await connect(app.socketUrl, { userId: 'two-tabs' });
+    const lock = ok(await request(tab1, 'lock-tickets', { eventId: 1, categoryId: 3, quantity: 1 }));
+    const control = await controlLeaver('single-tab', 1);
+    tab1.disconnect();
+    control.leave();
+    await control.released;
+    expect(await status(lock.lockId)).toBe('ACTIVE');
+    ok(await request(tab2, 'unlock-tickets', { lockId: lock.lockId }));
+  });
+});
+
+describe('disconnect grace 0 releases at once', () => {
+  let app: TestApp;
+
+  beforeAll(async () => {
+    app = await startApp({ env: { DISCONNECT_GRACE_SECONDS: '0' } });
+  });
+  afterEach(() => closeAll());
+  afterAll(async () => {
+    await app.close();
+    await dropKeys(app.config.redisKeyPrefix);
+  });
+
+  it('releases as soon as the socket is gone', async () => {
+    const { socket: watcher } = await connect(app.socketUrl, { userId: 'zero-watcher' });
+    ok(await request(watcher, 'join-event-room', { eventId: 'fest-2027' }));
+    const { socket } = await connect(app.socketUrl, { userId: 'zero' });
+    const lock = ok(await request(socket, 'lock-tickets', { eventId: 'fest-2027', categoryId: 'backstage', quantity: 2 }));
+    const freed = next<Availability>(watcher, 'availability-update', (a) => a.categoryId === 'backstage' && a.lockedTickets === 0);
+    socket.disconnect();
+    await freed;
+    expect(await app.app.get(LockService).get(lock.lockId)).toMatchObject({ status: 'RELEASED', reason: 'disconnected' });
+  });
+});
