@@ -5,6 +5,7 @@ import { GatewayModule } from './gateway/gateway.module.js';
 import { HealthModule } from './health/health.module.js';
 import { HttpApiModule } from './http/http.module.js';
 import { LocksModule } from './locks/locks.module.js';
+import { RmqModule } from './rmq/rmq.module.js';
 
 @Module({})
 export class AppModule {
@@ -12,7 +13,16 @@ export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), ScheduleModule.forRoot(), LocksModule, HealthModule, GatewayModule, HttpApiModule],
+      imports: [
+        ConfigModule.forRoot(config),
+        ScheduleModule.forRoot(),
+        LocksModule,
+        HealthModule,
+        GatewayModule,
+        HttpApiModule,
+        // The RabbitMQ transport and lifecycle events exist only with RABBITMQ_URL.
+        ...(config.rabbitmqUrl ? [RmqModule] : []),
+      ],
     };
   }
 }

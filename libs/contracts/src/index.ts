@@ -1,3 +1,4 @@
 export * from './catalog.js';
 export * from './socket-events.js';
 export * from './socket-payloads.js';
+export * from './rmq-payloads.js';

@@ -16,4 +16,6 @@ export interface AvailabilitySource {
   fetchCategory(eventId: CatalogId, categoryId: CatalogId): Promise<CategoryInfo | null>;
   /** Whether fetchEvent/fetchCategory can learn anything the start-up did not define. */
   readonly lazy: boolean;
+  /** Releases connections (the RabbitMQ client), at shutdown. */
+  close?(): Promise<void>;
 }

@@ -1,10 +1,11 @@
-import { Inject, Logger, Module, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Logger, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '#config';
 import { loadCatalogFile } from '#contracts';
 import { LOCK_STORE, type LockStore } from '#lock-domain';
 import { LockStoreModule } from '../locks/lock-store.module.js';
 import { AVAILABILITY_SOURCE, type AvailabilitySource } from './availability-source.js';
 import { CatalogSource } from './catalog-source.js';
+import { RmqEventsSource } from './rmq-events-source.js';
 
 /** Binds the {@link AvailabilitySource} chosen by `EVENTS_SOURCE` and defines its events at start-up. */
 @Module({
@@ -14,14 +15,16 @@ import { CatalogSource } from './catalog-source.js';
       provide: AVAILABILITY_SOURCE,
       inject: [APP_CONFIG],
       useFactory: async (config: AppConfig): Promise<AvailabilitySource> => {
-        // The RabbitMQ Events source arrives with the RabbitMQ issue; until then the catalog serves.
+        if (config.eventsSource === 'rabbitmq' && config.rabbitmqUrl) {
+          return new RmqEventsSource({ url: config.rabbitmqUrl, queue: config.eventsQueue, timeoutMs: config.eventsTimeoutMs });
+        }
         return new CatalogSource(await loadCatalogFile(config.catalogFile));
       },
     },
   ],
   exports: [AVAILABILITY_SOURCE],
 })
-export class EventsSourceModule implements OnApplicationBootstrap {
+export class EventsSourceModule implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('EventsSource');
 
   constructor(
@@ -36,6 +39,12 @@ export class EventsSourceModule implements OnApplicationBootstrap {
     for (const event of events) await this.store.defineEvent(event, { replaceTotals: true });
     if (!this.source.lazy) {
       this.logger.log(`catalog ${this.config.catalogFile}: ${events.length} event(s) defined`);
+    } else {
+      this.logger.log(`events and categories come from the Events service on queue ${this.config.eventsQueue}, asked once each`);
     }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.source.close?.();
   }
 }

@@ -1,0 +1,152 @@
+import { Controller, Logger } from '@nestjs/common';
+import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
+import { LOCK_STATUSES, LockError, defaultMessage, type LockStatus } from '#lock-domain';
+import {
+  RMQ_PATTERNS,
+  checkRmqPayload,
+  eventRoom,
+  userRoom,
+  type AcceptedReply,
+  type GetLockReply,
+  type LockCommandReply,
+  type RmqPattern,
+  type RmqPayloads,
+} from '#contracts';
+import { LockService } from '../locks/lock.service.js';
+import { RealtimeNamespaceRef } from '../gateway/realtime-namespace.js';
+import { DeadLetter, RealtimeRmqContext } from './realtime-rmq.server.js';
+
+type Checked<P extends RmqPattern, Refusal> = { ok: true; data: RmqPayloads[P] } | { ok: false; outcome: Refusal | DeadLetter };
+
+/**
+ * The patterns other services send on `REALTIME_QUEUE` (CONTRACT §4). Thin: validation, then a
+ * {@link LockService} use case (whose changes reach owners and rooms through the changes bus) or a
+ * push to sockets. Acknowledgement, replies, dead-lettering and fault retries are the transport's
+ * ({@link RealtimeRmqServer}): a handler returns its reply, a {@link DeadLetter}, or throws for a fault.
+ *
+ * Every pattern has exactly one `@MessagePattern`, and that serves `emit` as well as `send`: Nest's
+ * RMQ server routes by pattern alone and decides by the packet's `id` whether to reply. Adding
+ * `@EventPattern` on the same method would only overwrite the metadata, and on a second method it
+ * would replace or chain the handler depending on declaration order.
+ */
+@Controller()
+export class RmqController {
+  private readonly logger = new Logger('RabbitMQ');
+
+  constructor(
+    private readonly locks: LockService,
+    private readonly namespace: RealtimeNamespaceRef,
+  ) {}
+
+  /** Orders bought the tickets. Confirming a CONFIRMED lock again answers the same. */
+  @MessagePattern(RMQ_PATTERNS.confirmLock)
+  async confirm(@Payload() data: unknown, @Ctx() context: RealtimeRmqContext): Promise<LockCommandReply | DeadLetter> {
+    const input = this.check(RMQ_PATTERNS.confirmLock, data, context, (message) => commandRefusal(new LockError('VALIDATION_FAILED', message), data));
+    if (!input.ok) return input.outcome;
+    try {
+      const lock = await this.locks.confirm(input.data.lockId, input.data.orderId);
+      return { success: true, lockId: lock.lockId, status: lock.status };
+    } catch (error) {
+      return this.refused(error, context, commandRefusal(error, data));
+    }
+  }
+
+  /** Orders gave up. RELEASED and EXPIRED answer unchanged; a CONFIRMED lock is never released. */
+  @MessagePattern(RMQ_PATTERNS.releaseLock)
+  async release(@Payload() data: unknown, @Ctx() context: RealtimeRmqContext): Promise<LockCommandReply | DeadLetter> {
+    const input = this.check(RMQ_PATTERNS.releaseLock, data, context, (message) => commandRefusal(new LockError('VALIDATION_FAILED', message), data));
+    if (!input.ok) return input.outcome;
+    try {
+      const lock = await this.locks.release(input.data.lockId, input.data.reason);
+      return { success: true, lockId: lock.lockId, status: lock.status };
+    } catch (error) {
+      return this.refused(error, context, commandRefusal(error, data));
+    }
+  }
+
+  @MessagePattern(RMQ_PATTERNS.getLock)
+  async get(@Payload() data: unknown, @Ctx() context: RealtimeRmqContext): Promise<GetLockReply | DeadLetter> {
+    const input = this.check(RMQ_PATTERNS.getLock, data, context, (message) => failure(new LockError('VALIDATION_FAILED', message)));
+    if (!input.ok) return input.outcome;
+    const lock = await this.locks.get(input.data.lockId);
+    return lock ?? failure(new LockError('LOCK_NOT_FOUND'));
+  }
+
+  /** Emits `type` to every socket of the user, on every instance (the user room spans the cluster). */
+  @MessagePattern(RMQ_PATTERNS.notifyUser)
+  notifyUser(@Payload() data: unknown, @Ctx() context: RealtimeRmqContext): AcceptedReply | DeadLetter {
+    const input = this.check(RMQ_PATTERNS.notifyUser, data, context, (message) => failure(new LockError('VALIDATION_FAILED', message)));
+    if (!input.ok) return input.outcome;
+    this.push(userRoom(input.data.userId), input.data.type, input.data.payload);
+    return { success: true };
+  }
+
+  @MessagePattern(RMQ_PATTERNS.broadcastEvent)
+  broadcastEvent(@Payload() data: unknown, @Ctx() context: RealtimeRmqContext): AcceptedReply | DeadLetter {
+    const input = this.check(RMQ_PATTERNS.broadcastEvent, data, context, (message) => failure(new LockError('VALIDATION_FAILED', message)));
+    if (!input.ok) return input.outcome;
+    this.push(eventRoom(input.data.eventId), input.data.type, input.data.payload);
+    return { success: true };
+  }
+
+  /** The Events service resized a category: new counts, and an `availability-update` through the bus. */
+  @MessagePattern(RMQ_PATTERNS.inventoryChanged)
+  async inventoryChanged(@Payload() data: unknown, @Ctx() context: RealtimeRmqContext): Promise<AcceptedReply | DeadLetter> {
+    const input = this.check(RMQ_PATTERNS.inventoryChanged, data, context, (message) => failure(new LockError('VALIDATION_FAILED', message)));
+    if (!input.ok) return input.outcome;
+    const { eventId, categoryId, totalTickets } = input.data;
+    try {
+      await this.locks.setCategoryTotal(eventId, categoryId, totalTickets);
+      return { success: true };
+    } catch (error) {
+      return this.refused(error, context, failure(error));
+    }
+  }
+
+  /**
+   * Validates `data`. A bad request is answered (`VALIDATION_FAILED`, acked: resending it cannot
+   * help); a bad event has nobody to answer, so it goes to the dead-letter queue for inspection.
+   */
+  private check<P extends RmqPattern, Refusal>(pattern: P, data: unknown, context: RealtimeRmqContext, refuse: (message: string) => Refusal): Checked<P, Refusal> {
+    const checked = checkRmqPayload(pattern, data);
+    if (checked.success) return { ok: true, data: checked.data };
+    return { ok: false, outcome: context.expectsReply ? refuse(checked.message) : new DeadLetter('invalid-payload', `${pattern}: ${checked.message}`) };
+  }
+
+  /** A refusal is a final answer (acked); anything else is a fault, rethrown so the message is retried. */
+  private refused<Reply>(error: unknown, context: RealtimeRmqContext, reply: Reply): Reply {
+    if (!(error instanceof LockError)) throw error;
+    if (!context.expectsReply) this.logger.log(`${context.getPattern()} refused: ${error.code}`);
+    return reply;
+  }
+
+  private push(room: string, type: string, payload: unknown): void {
+    const nsp = this.namespace.get();
+    // Before the gateway is up there is nobody to push to yet; a fault, so the message is retried.
+    if (!nsp) throw new Error('the Socket.IO namespace is not ready');
+    // `type` is any (validated) name, outside the typed server→client map.
+    const target = nsp.to(room) as unknown as { emit(event: string, ...args: unknown[]): boolean };
+    if (payload === undefined) target.emit(type);
+    else target.emit(type, payload);
+  }
+}
+
+function failure(error: unknown): { success: false; code: LockError['code']; message: string } {
+  if (error instanceof LockError) return { success: false, code: error.code, message: error.message };
+  return { success: false, code: 'INTERNAL_ERROR', message: defaultMessage('INTERNAL_ERROR') };
+}
+
+/** `{ success: false, lockId, status?, code, message }`, the lock id echoed when the request carried one. */
+function commandRefusal(error: unknown, data: unknown): LockCommandReply {
+  const lockId = typeof data === 'object' && data !== null ? (data as { lockId?: unknown }).lockId : undefined;
+  const status = error instanceof LockError ? error.status : undefined;
+  return {
+    ...failure(error),
+    ...(typeof lockId === 'string' && lockId.length <= 128 ? { lockId } : {}),
+    ...(isLockStatus(status) ? { status } : {}),
+  };
+}
+
+function isLockStatus(value: unknown): value is LockStatus {
+  return typeof value === 'string' && (LOCK_STATUSES as readonly string[]).includes(value);
+}

@@ -1,0 +1,60 @@
+import { Inject, Module, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '#config';
+import { GatewayModule } from '../gateway/gateway.module.js';
+import { HealthModule } from '../health/health.module.js';
+import { ReadinessService } from '../health/readiness.service.js';
+import { LocksModule } from '../locks/locks.module.js';
+import { LockEventsPublisher } from './lock-events.publisher.js';
+import { RealtimeRmqServer } from './realtime-rmq.server.js';
+import { RmqController } from './rmq.controller.js';
+
+/** Messages in flight per consumer before the broker waits for acks. */
+const PREFETCH = 50;
+/** How long a faulted message waits before it is requeued. */
+const FAULT_RETRY_MS = 1000;
+/** How long a shutdown waits for messages in progress. */
+const DRAIN_MS = 5000;
+
+/**
+ * The RabbitMQ side (imported only when `RABBITMQ_URL` is set): the consumer of `REALTIME_QUEUE`
+ * (connect {@link RealtimeRmqServer} to the application with `connectMicroservice`), its handlers,
+ * and the lifecycle events publisher.
+ */
+@Module({
+  imports: [LocksModule, GatewayModule, HealthModule],
+  controllers: [RmqController],
+  providers: [
+    {
+      provide: RealtimeRmqServer,
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig) =>
+        new RealtimeRmqServer({ url: requireUrl(config), queue: config.realtimeQueue, prefetch: PREFETCH, faultRetryMs: FAULT_RETRY_MS }),
+    },
+    LockEventsPublisher,
+  ],
+  exports: [RealtimeRmqServer, LockEventsPublisher],
+})
+export class RmqModule implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly server: RealtimeRmqServer,
+    private readonly lockEvents: LockEventsPublisher,
+    private readonly readiness: ReadinessService,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.lockEvents.start(requireUrl(this.config));
+    this.readiness.register('rabbitmq', async () => this.server.isConsuming() && this.lockEvents.isConnected());
+  }
+
+  /** Before the transport is closed: finish the messages in progress, then flush and stop the relay. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.server.drain(DRAIN_MS);
+    await this.lockEvents.stop();
+  }
+}
+
+function requireUrl(config: AppConfig): string {
+  if (!config.rabbitmqUrl) throw new Error('RmqModule needs RABBITMQ_URL');
+  return config.rabbitmqUrl;
+}

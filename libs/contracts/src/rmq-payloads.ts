@@ -1,0 +1,185 @@
+import { z } from 'zod';
+import { ID_PATTERN, type CatalogId, type ErrorCode, type Lock, type LockStatus } from '#lock-domain';
+import { RESPONSE_EVENTS } from './socket-events.js';
+
+/**
+ * The RabbitMQ side of the contract (CONTRACT §4), in the NestJS RMQ transport format
+ * (`{ pattern, data, id? }`, replies to `replyTo` with the same `correlationId`): what the service
+ * consumes on `REALTIME_QUEUE`, what it asks the Events service on `EVENTS_QUEUE`, and the lifecycle
+ * events it publishes on `LOCK_EVENTS_EXCHANGE`.
+ *
+ * Unlike socket payloads, unknown fields are ignored rather than refused: these come from other
+ * services, which must be able to add a field without every message being refused.
+ */
+
+/** Patterns consumed on `REALTIME_QUEUE`. */
+export const RMQ_PATTERNS = {
+  confirmLock: 'confirm-ticket-lock',
+  releaseLock: 'release-ticket-lock',
+  getLock: 'get-ticket-lock',
+  notifyUser: 'notify-user',
+  broadcastEvent: 'broadcast-event',
+  inventoryChanged: 'inventory-changed',
+} as const;
+
+export type RmqPattern = (typeof RMQ_PATTERNS)[keyof typeof RMQ_PATTERNS];
+
+/** Requests this service sends to the Events service on `EVENTS_QUEUE`. */
+export const EVENTS_PATTERNS = {
+  categories: 'get-ticket-categories',
+  availability: 'get-ticket-availability',
+} as const;
+
+/** Routing keys (and `pattern`) of the lifecycle events on `LOCK_EVENTS_EXCHANGE`. */
+export const LOCK_EVENT_PATTERNS = {
+  created: 'ticket-lock.created',
+  expired: 'ticket-lock.expired',
+  released: 'ticket-lock.released',
+  confirmed: 'ticket-lock.confirmed',
+} as const;
+
+export type LockEventPattern = (typeof LOCK_EVENT_PATTERNS)[keyof typeof LOCK_EVENT_PATTERNS];
+
+/** Body of a lifecycle event; its AMQP `messageId` is unique per event (deduplicate on it). */
+export interface LockEventMessage {
+  pattern: LockEventPattern;
+  data: Lock;
+}
+
+const ID_RULE = 'must be a non-negative integer or a string of 1-64 characters [A-Za-z0-9_:-]';
+const required = (rule: string) => (issue: { input?: unknown }) => (issue.input === undefined ? 'is required' : rule);
+
+const catalogId = z.union([z.int({ error: ID_RULE }).min(0, ID_RULE), z.string({ error: ID_RULE }).regex(ID_PATTERN, ID_RULE)], {
+  error: required(ID_RULE),
+});
+
+const LOCK_ID_RULE = 'must be a string of 1-64 characters [A-Za-z0-9_:-]';
+const lockId = z.string({ error: required(LOCK_ID_RULE) }).regex(ID_PATTERN, LOCK_ID_RULE);
+
+/** Free text from another service (an order id, a reason), stored on the lock. */
+const text = (max: number) => {
+  const rule = `must be a string of 1-${max} characters`;
+  return z.string({ error: rule }).min(1, rule).max(max, rule);
+};
+
+/** Orders may number its orders: an integer id is kept as its decimal string. */
+const ORDER_ID_RULE = 'must be a string of 1-128 characters or an integer';
+const orderId = z.union([text(128), z.int({ error: ORDER_ID_RULE }).transform(String)], { error: ORDER_ID_RULE });
+
+export const MAX_RMQ_USER_ID_LENGTH = 128;
+const USER_ID_RULE = `must be a string of 1-${MAX_RMQ_USER_ID_LENGTH} characters or an integer`;
+const userId = z.union([z.string({ error: USER_ID_RULE }).min(1, USER_ID_RULE).max(MAX_RMQ_USER_ID_LENGTH, USER_ID_RULE), z.int({ error: USER_ID_RULE }).transform(String)], {
+  error: required(USER_ID_RULE),
+});
+
+/**
+ * Names a pushed message may not take: Socket.IO's reserved events (a client would treat them as
+ * connection state) and this service's own server→client events (they would be forged).
+ */
+export const RESERVED_SOCKET_EVENTS: ReadonlySet<string> = new Set([
+  'connect',
+  'connect_error',
+  'connection',
+  'disconnect',
+  'disconnecting',
+  'newListener',
+  'removeListener',
+  'error',
+  'message',
+  'connected',
+  'availability-update',
+  'lock-expired',
+  'lock-released',
+  'lock-confirmed',
+  ...Object.values(RESPONSE_EVENTS),
+]);
+
+const EVENT_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_.:-]{0,63}$/;
+const EVENT_NAME_RULE = 'must be an event name of 1-64 characters [A-Za-z0-9_.:-] starting with a letter';
+const socketEventName = z
+  .string({ error: required(EVENT_NAME_RULE) })
+  .regex(EVENT_NAME_PATTERN, EVENT_NAME_RULE)
+  .refine((name) => !RESERVED_SOCKET_EVENTS.has(name), { error: (issue) => `"${String(issue.input)}" is a reserved event name` });
+
+const totalTickets = z
+  .int({ error: required('must be a non-negative integer') })
+  .min(0, 'must be a non-negative integer')
+  .max(100_000_000, 'must be at most 100000000');
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> => {
+  if (typeof value !== 'object' || value === null) return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+};
+
+function message<Shape extends z.ZodRawShape>(shape: Shape, hint: string) {
+  return z.custom<Record<string, unknown>>(isPlainObject, { error: `data must be an object ${hint}` }).pipe(z.object(shape));
+}
+
+/** Schemas of the `data` of every pattern consumed on `REALTIME_QUEUE`. */
+export const RMQ_PAYLOAD_SCHEMAS = {
+  [RMQ_PATTERNS.confirmLock]: message({ lockId, orderId: orderId.optional() }, '{ lockId, orderId? }'),
+  [RMQ_PATTERNS.releaseLock]: message({ lockId, reason: text(200).optional() }, '{ lockId, reason? }'),
+  [RMQ_PATTERNS.getLock]: message({ lockId }, '{ lockId }'),
+  [RMQ_PATTERNS.notifyUser]: message({ userId, type: socketEventName, payload: z.unknown() }, '{ userId, type, payload }'),
+  [RMQ_PATTERNS.broadcastEvent]: message({ eventId: catalogId, type: socketEventName, payload: z.unknown() }, '{ eventId, type, payload }'),
+  [RMQ_PATTERNS.inventoryChanged]: message({ eventId: catalogId, categoryId: catalogId, totalTickets }, '{ eventId, categoryId, totalTickets }'),
+} as const;
+
+export type RmqPayloads = { [P in RmqPattern]: z.output<(typeof RMQ_PAYLOAD_SCHEMAS)[P]> };
+
+export type ConfirmLockMessage = RmqPayloads['confirm-ticket-lock'];
+export type ReleaseLockMessage = RmqPayloads['release-ticket-lock'];
+export type GetLockMessage = RmqPayloads['get-ticket-lock'];
+export type NotifyUserMessage = RmqPayloads['notify-user'];
+export type BroadcastEventMessage = RmqPayloads['broadcast-event'];
+export type InventoryChangedMessage = RmqPayloads['inventory-changed'];
+
+export type RmqPayloadCheck<T> = { success: true; data: T } | { success: false; message: string };
+
+/** Validates one message's `data`; a failure names every offending field. */
+export function checkRmqPayload<P extends RmqPattern>(pattern: P, data: unknown): RmqPayloadCheck<RmqPayloads[P]> {
+  const parsed = RMQ_PAYLOAD_SCHEMAS[pattern].safeParse(data);
+  if (parsed.success) return { success: true, data: parsed.data as RmqPayloads[P] };
+  const parts = [...new Set(parsed.error.issues.map((issue) => (issue.path.length === 0 ? issue.message : `${issue.path.map(String).join('.')} ${issue.message}`)))];
+  return { success: false, message: `Invalid data: ${parts.slice(0, 5).join('; ')}` };
+}
+
+/** Reply to `confirm-ticket-lock` / `release-ticket-lock`. */
+export type LockCommandReply =
+  | { success: true; lockId: string; status: LockStatus }
+  | { success: false; lockId?: string; status?: LockStatus; code: ErrorCode; message: string };
+
+/** Reply to `get-ticket-lock`: the lock itself, or a refusal. */
+export type GetLockReply = Lock | { success: false; code: ErrorCode; message: string };
+
+/** Reply to a request sent for an event-style pattern (`notify-user`, `broadcast-event`, `inventory-changed`). */
+export type AcceptedReply = { success: true } | { success: false; code: ErrorCode; message: string };
+
+// --- Events service answers (validated: a malformed answer is treated as no answer) ---------------
+
+const eventsCount = z.int().min(0).max(100_000_000);
+// A display name is cosmetic: a bad one is dropped rather than failing the whole answer.
+const displayName = z.string().min(1).max(200).optional().catch(undefined);
+
+/** `get-ticket-availability` → this, or `null` when there is no such event or category. */
+export const eventsAvailabilityReplySchema = z
+  .object({ eventId: catalogId.optional(), categoryId: catalogId, name: displayName, totalTickets: eventsCount, availableTickets: eventsCount.optional() })
+  .nullable();
+
+/** `get-ticket-categories` → this, or `null` when there is no such event. */
+export const eventsCategoriesReplySchema = z
+  .array(z.object({ categoryId: catalogId, name: displayName, totalTickets: eventsCount, availableTickets: eventsCount.optional() }))
+  .nullable();
+
+export type EventsAvailabilityReply = z.output<typeof eventsAvailabilityReplySchema>;
+export type EventsCategoriesReply = z.output<typeof eventsCategoriesReplySchema>;
+
+export interface EventsAvailabilityRequest {
+  eventId: CatalogId;
+  categoryId: CatalogId;
+}
+
+export interface EventsCategoriesRequest {
+  eventId: CatalogId;
+}
