@@ -1,11 +1,14 @@
 import { Inject, Module, type OnModuleDestroy } from '@nestjs/common';
+import type { Redis } from 'ioredis';
 import { APP_CONFIG, type AppConfig } from '#config';
+import { REDIS } from '../locks/lock-store.module.js';
 import { LocksModule } from '../locks/locks.module.js';
 import { ConnectionStats } from './connection-stats.js';
 import { DisconnectGrace } from './disconnect-grace.js';
 import { LockChangesRelay } from './lock-changes.relay.js';
 import { InProcessRateLimiter } from './rate-limit/in-process-rate-limiter.js';
 import { RATE_LIMITER, type RateLimiter } from './rate-limit/rate-limiter.js';
+import { RedisRateLimiter } from './rate-limit/redis-rate-limiter.js';
 import { RealtimeNamespaceRef } from './realtime-namespace.js';
 import { RealtimeGateway } from './realtime.gateway.js';
 import { Responder } from './responder.js';
@@ -26,12 +29,15 @@ import { WsAuthMiddleware } from './ws-auth.middleware.js';
     DisconnectGrace,
     ConnectionStats,
     {
-      // `RATE_LIMIT_PER_MINUTE=0` turns the limit off (null: no per-socket middleware at all).
-      // A Redis-synchronised limiter can be bound here for clusters (see RateLimiter).
+      // `RATE_LIMIT_PER_MINUTE=0` turns the limit off (null: no per-socket middleware at all). With
+      // Redis the budget is shared by every instance; alone, it is counted in process.
       provide: RATE_LIMITER,
-      inject: [APP_CONFIG],
-      useFactory: (config: AppConfig): RateLimiter | null =>
-        config.rateLimitPerMinute > 0 ? new InProcessRateLimiter({ limit: config.rateLimitPerMinute }) : null,
+      inject: [APP_CONFIG, REDIS],
+      useFactory: (config: AppConfig, redis: Redis | null): RateLimiter | null => {
+        const limit = config.rateLimitPerMinute;
+        if (limit <= 0) return null;
+        return redis ? new RedisRateLimiter({ redis, keyPrefix: config.redisKeyPrefix, limit }) : new InProcessRateLimiter({ limit });
+      },
     },
   ],
   exports: [ConnectionStats, RealtimeNamespaceRef],
@@ -39,7 +45,8 @@ import { WsAuthMiddleware } from './ws-auth.middleware.js';
 export class GatewayModule implements OnModuleDestroy {
   constructor(@Inject(RATE_LIMITER) private readonly limiter: RateLimiter | null) {}
 
-  onModuleDestroy(): void {
-    this.limiter?.close?.();
+  // Before the lock store module quits the shared Redis connection (onApplicationShutdown).
+  async onModuleDestroy(): Promise<void> {
+    await this.limiter?.close?.();
   }
 }

@@ -1,6 +1,8 @@
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
-import type { INestApplicationContext, WsMessageHandler } from '@nestjs/common';
+import { Logger, type INestApplicationContext, type WsMessageHandler } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
+import { createAdapter } from '@socket.io/redis-adapter';
+import { Redis } from 'ioredis';
 import type { Observable } from 'rxjs';
 import { Server, type Namespace, type ServerOptions, type Socket } from 'socket.io';
 import type { AppConfig } from '#config';
@@ -19,14 +21,20 @@ type NestSocket = Parameters<IoAdapter['bindMessageHandlers']>[0];
  * - checks the `Origin` of every handshake against `WEBSOCKET_CORS_ORIGIN` (CORS headers alone do not
  *   stop a WebSocket upgrade); requests without an Origin (non-browser clients) are let through;
  * - refuses connections to the main namespace `/`: every client belongs in `/realtime`;
+ * - with `REDIS_URL`, installs the Socket.IO Redis adapter (two connections of its own, pub and sub):
+ *   room broadcasts, owner notifications, `fetchSockets` (disconnect grace) and server-side requests
+ *   (`/stats`) then span every instance. Channels are named after `REDIS_KEY_PREFIX`, so deployments
+ *   sharing a Redis stay apart;
  * - keeps an idle connection light: once a socket is connected it drops the raw HTTP request and the
  *   handshake's headers and token (everything needed was read by the auth middleware), and message
  *   handlers are plain listeners instead of one RxJS pipeline per handler and socket.
  */
 export class RealtimeIoAdapter extends IoAdapter {
+  private readonly clusterClients: Redis[] = [];
+
   constructor(
     appOrHttpServer: INestApplicationContext | object,
-    private readonly config: Pick<AppConfig, 'corsOrigins' | 'maxPayloadBytes'>,
+    private readonly config: Pick<AppConfig, 'corsOrigins' | 'maxPayloadBytes' | 'redisUrl' | 'redisKeyPrefix'>,
   ) {
     super(appOrHttpServer);
   }
@@ -47,10 +55,43 @@ export class RealtimeIoAdapter extends IoAdapter {
     };
     const httpServer = this.httpServer as HttpServer | undefined;
     const server = httpServer && port === 0 ? new Server(httpServer, serverOptions) : new Server(port, serverOptions);
+    if (this.config.redisUrl !== undefined) server.adapter(this.clusterAdapter(this.config.redisUrl));
     server.of('/').use((_socket, next) => {
       next(Object.assign(new Error('Invalid namespace'), { data: { code: 'FORBIDDEN', message: `connect to the ${REALTIME_NAMESPACE} namespace` } }));
     });
     return server;
+  }
+
+  /** Closes the cluster adapter's connections once Nest has closed the servers. */
+  override async dispose(): Promise<void> {
+    await super.dispose();
+    await Promise.all(this.clusterClients.splice(0).map((client) => client.quit().catch(() => client.disconnect())));
+  }
+
+  private clusterAdapter(redisUrl: string): ReturnType<typeof createAdapter> {
+    const logger = new Logger('SocketIoRedisAdapter');
+    const pub = new Redis(redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 5000 });
+    const sub = pub.duplicate();
+    for (const [name, client] of [['pub', pub], ['sub', sub]] as const) {
+      // Without a listener ioredis prints every reconnection error; say it once per outage instead.
+      let down = false;
+      client.on('error', (error: Error) => {
+        if (!down) logger.warn(`${name} connection: ${error.message} (broadcasts stay on this instance until it is back)`);
+        down = true;
+      });
+      client.on('ready', () => {
+        down = false;
+      });
+    }
+    // The adapter fires publish() without handling its promise: while Redis is away that would be an
+    // unhandled rejection, which ends the process. The local part of a broadcast is delivered anyway.
+    type Publish = (channel: string, message: string | Buffer) => Promise<number>;
+    const target = pub as unknown as { publish: Publish };
+    const publish = target.publish.bind(pub);
+    target.publish = (channel, message) => publish(channel, message).catch(() => 0);
+    this.clusterClients.push(pub, sub);
+    // Answers to fetchSockets go to the asking instance only, not to every instance.
+    return createAdapter(pub, sub, { key: `${this.config.redisKeyPrefix}:socket.io`, publishOnSpecificResponseChannel: true });
   }
 
   override bindClientConnect(server: Namespace, callback: (socket: Socket) => void): void {

@@ -8,13 +8,21 @@ import type { RealtimeNamespace } from './socket-types.js';
 @Injectable()
 export class RealtimeNamespaceRef {
   private namespace: RealtimeNamespace | undefined;
+  private readonly waiting: Array<(namespace: RealtimeNamespace) => void> = [];
 
   attach(namespace: RealtimeNamespace): void {
     this.namespace = namespace;
+    for (const callback of this.waiting.splice(0)) callback(namespace);
   }
 
   /** The namespace, or `undefined` before the gateway is initialised. */
   get(): RealtimeNamespace | undefined {
     return this.namespace;
+  }
+
+  /** Runs `callback` with the namespace as soon as it exists (at once if it does). */
+  whenAttached(callback: (namespace: RealtimeNamespace) => void): void {
+    if (this.namespace) callback(this.namespace);
+    else this.waiting.push(callback);
   }
 }

@@ -44,8 +44,11 @@ export class RealtimeGateway implements OnGatewayInit<RealtimeNamespace>, OnGate
   }
 
   handleConnection(socket: RealtimeSocket): void {
-    if (this.limiter) socket.use(rateLimitMiddleware(socket, this.limiter));
     const { userId } = socket.data;
+    if (this.limiter) {
+      socket.use(rateLimitMiddleware(socket, this.limiter));
+      this.limiter.track?.(userId);
+    }
     const greet = () => {
       socket.emit('connected', { sessionId: socket.id, userId, serverTime: new Date().toISOString() });
     };

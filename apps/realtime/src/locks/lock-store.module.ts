@@ -16,15 +16,35 @@ export const REDIS = Symbol('REDIS');
     {
       provide: REDIS,
       inject: [APP_CONFIG],
-      useFactory: (config: AppConfig): Redis | null =>
-        config.redisUrl
-          ? new Redis(config.redisUrl, {
-              // Fail a request fast while Redis is away instead of queueing it without bound.
-              maxRetriesPerRequest: 1,
-              connectTimeout: 5000,
-              lazyConnect: false,
-            })
-          : null,
+      useFactory: async (config: AppConfig): Promise<Redis | null> => {
+        if (!config.redisUrl) return null;
+        const redis = new Redis(config.redisUrl, {
+          lazyConnect: true,
+          // While Redis is away a request fails at once (INTERNAL_ERROR, retryable) instead of
+          // waiting in an unbounded offline queue; a hung connection fails after commandTimeout.
+          enableOfflineQueue: false,
+          maxRetriesPerRequest: 1,
+          commandTimeout: 2000,
+          connectTimeout: 5000,
+          // Keep trying to come back, at most every 2 s.
+          retryStrategy: (attempt) => Math.min(100 * attempt, 2000),
+        });
+        const logger = new Logger('Redis');
+        let down = false;
+        // Without a listener ioredis reports every failed reconnect as an unhandled error event.
+        redis.on('error', (error: Error) => {
+          if (!down) logger.error(`Redis connection lost: ${error.message}`);
+          down = true;
+        });
+        redis.on('ready', () => {
+          if (down) logger.log('Redis connection restored');
+          down = false;
+        });
+        // Connected before anything is served: the catalog is defined at start-up (a Redis that is
+        // away at start stops the start; one that goes away later only fails requests meanwhile).
+        await redis.connect();
+        return redis;
+      },
     },
     {
       provide: LOCK_STORE,

@@ -7,9 +7,8 @@ export const RATE_LIMITER = Symbol('RATE_LIMITER');
  * `consume` is synchronous on purpose: it runs on every message, so no implementation may wait for
  * the network there. An implementation shared by several instances (Redis) decides locally from the
  * cluster total it last heard plus its own requests since, and exchanges counts with Redis in the
- * background, in batches (e.g. one pipelined `INCRBY` + `EXPIRE` per dirty user per user window every
- * few hundred ms). The lock hot path thus stays one Redis round trip, and the limit holds across
- * instances to within one sync period.
+ * background, in batches (see `RedisRateLimiter`). The lock hot path thus stays one Redis round
+ * trip, and the limit holds across instances to within one sync period.
  */
 export interface RateLimiter {
   /**
@@ -18,6 +17,12 @@ export interface RateLimiter {
    */
   consume(userId: string): boolean;
 
-  /** Stops background work (timers, sync loops). */
-  close?(): void;
+  /**
+   * A connection of `userId` arrived: a shared limiter starts reading the user's cluster-wide count
+   * now, so the first requests on this instance are not decided on stale counts.
+   */
+  track?(userId: string): void;
+
+  /** Stops background work (timers, sync loops); a shared limiter also hands over its last counts. */
+  close?(): void | Promise<void>;
 }

@@ -25,6 +25,11 @@ export function roll(counts: WindowCounts, now: number, windowMs: number): void 
  * a burst straddling a window boundary never gets more than the limit.
  */
 export function slidingCount(counts: WindowCounts, now: number, windowMs: number): number {
-  const overlap = 1 - (now - counts.window * windowMs) / windowMs;
-  return Math.ceil(counts.previous * overlap) + counts.current;
+  return weightedCount(counts.previous, counts.current, counts.window, now, windowMs);
+}
+
+/** {@link slidingCount} from the two window counts themselves (`window` is the current one's index). */
+export function weightedCount(previous: number, current: number, window: number, now: number, windowMs: number): number {
+  const overlap = 1 - (now - window * windowMs) / windowMs;
+  return Math.ceil(previous * overlap) + current;
 }
