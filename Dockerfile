@@ -31,6 +31,8 @@ COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY catalog ./catalog
+# The demo page (GET /) and the socket.io-client browser bundle it loads from node_modules.
+COPY apps/realtime/public ./apps/realtime/public
 # Files stay root-owned and read-only for the process; it runs as the image's unprivileged "node" user.
 USER node
 EXPOSE 8880

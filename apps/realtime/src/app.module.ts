@@ -1,6 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { ConfigModule, type AppConfig } from '#config';
+import { DemoModule } from './demo/demo.module.js';
 import { GatewayModule } from './gateway/gateway.module.js';
 import { HealthModule } from './health/health.module.js';
 import { HttpApiModule } from './http/http.module.js';
@@ -20,6 +21,7 @@ export class AppModule {
         HealthModule,
         GatewayModule,
         HttpApiModule,
+        DemoModule,
         // The RabbitMQ transport and lifecycle events exist only with RABBITMQ_URL.
         ...(config.rabbitmqUrl ? [RmqModule] : []),
       ],
