@@ -6,16 +6,18 @@ import { GatewayModule } from './gateway/gateway.module.js';
 import { HealthModule } from './health/health.module.js';
 import { HttpApiModule } from './http/http.module.js';
 import { LocksModule } from './locks/locks.module.js';
+import { ObservabilityModule } from './observability/observability.module.js';
 import { RmqModule } from './rmq/rmq.module.js';
 
 @Module({})
 export class AppModule {
   /** The whole service for one parsed configuration (tests build it with their own). */
-  static forRoot(config: AppConfig): DynamicModule {
+  static forRoot(config: AppConfig, instanceId: string): DynamicModule {
     return {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
+        ObservabilityModule.forRoot(instanceId),
         ScheduleModule.forRoot(),
         LocksModule,
         HealthModule,

@@ -1,36 +1,31 @@
 import 'reflect-metadata';
-import { Logger, type INestApplication, type LogLevel as NestLogLevel } from '@nestjs/common';
+import { Logger, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import type { AppConfig, LogLevel } from '#config';
+import type { AppConfig } from '#config';
 import { AppModule } from './app.module.js';
 import { RealtimeIoAdapter } from './gateway/realtime-io.adapter.js';
+import { createInstanceId } from './observability/instance-id.js';
+import { PinoNestLogger, createRootLogger } from './observability/logger.js';
 import { RealtimeRmqServer } from './rmq/realtime-rmq.server.js';
 
 /** How long the start waits for RabbitMQ before serving without it (the consumer starts when it answers). */
 const RABBITMQ_START_WAIT_MS = 10_000;
 
-const NEST_LEVELS: Record<LogLevel, NestLogLevel[]> = {
-  silent: [],
-  fatal: ['fatal'],
-  error: ['fatal', 'error'],
-  warn: ['fatal', 'error', 'warn'],
-  info: ['fatal', 'error', 'warn', 'log'],
-  debug: ['fatal', 'error', 'warn', 'log', 'debug'],
-  trace: ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'],
-};
-
 /** Builds and starts the service for a configuration; used by `main.ts` and by the e2e tests. */
 export async function createApp(config: AppConfig): Promise<INestApplication> {
-  const app = await NestFactory.create(AppModule.forRoot(config), { logger: NEST_LEVELS[config.logLevel] });
+  const instanceId = createInstanceId();
+  // One JSON log stream (pino) for Nest's messages and ours; LOG_LEVEL filters it.
+  const logger = new PinoNestLogger(createRootLogger(config, instanceId));
+  const app = await NestFactory.create(AppModule.forRoot(config, instanceId), { logger });
   app.enableShutdownHooks();
   app.useWebSocketAdapter(new RealtimeIoAdapter(app, config));
   if (config.rabbitmqUrl) app.connectMicroservice({ strategy: app.get(RealtimeRmqServer) });
   await app.listen(config.port);
-  const logger = new Logger('Bootstrap');
-  logger.log(`realtime service listening on :${config.port} (Socket.IO namespace /realtime)`);
-  if (config.rabbitmqUrl) await startTransport(app, config, logger);
-  if (!config.rabbitmqUrl) logger.warn('RABBITMQ_URL is not set: running without the RabbitMQ transport');
-  if (config.allowAnonymous) logger.warn('anonymous connections are allowed (development mode)');
+  const log = new Logger('Bootstrap');
+  log.log(`realtime service listening on :${config.port} (Socket.IO namespace /realtime)`);
+  if (config.rabbitmqUrl) await startTransport(app, config, log);
+  if (!config.rabbitmqUrl) log.warn('RABBITMQ_URL is not set: running without the RabbitMQ transport');
+  if (config.allowAnonymous) log.warn('anonymous connections are allowed (development mode)');
   return app;
 }
 

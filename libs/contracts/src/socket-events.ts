@@ -150,6 +150,8 @@ export type ServerToClientEvents = ResponseEvents & {
 export interface SocketData {
   /** The authenticated user (JWT `sub` / `userId`, or the anonymous id). */
   userId: string;
+  /** Connected without a verified token (anonymous development mode). */
+  anonymous?: true;
   /** Set once this session was granted a lock: only such sessions need a release after disconnect. */
   holdsLocks?: true;
 }

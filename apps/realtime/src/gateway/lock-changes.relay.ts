@@ -3,6 +3,7 @@ import { APP_CONFIG, type AppConfig } from '#config';
 import type { LifecycleEvent, LockRecord, LockTransition } from '#lock-domain';
 import { eventRoom, userRoom, type LockNotification } from '#contracts';
 import { LockChangesBus, type LockChanges } from '../locks/lock-changes.js';
+import { Metrics } from '../observability/metrics.js';
 import { AvailabilityCoalescer } from './availability-coalescer.js';
 import { RealtimeNamespaceRef } from './realtime-namespace.js';
 
@@ -27,10 +28,13 @@ export class LockChangesRelay implements OnModuleInit, OnModuleDestroy {
     private readonly bus: LockChangesBus,
     private readonly namespace: RealtimeNamespaceRef,
     @Inject(APP_CONFIG) config: AppConfig,
+    private readonly metrics: Metrics,
   ) {
     this.coalescer = new AvailabilityCoalescer({
       intervalMs: config.broadcastIntervalMs,
       send: (availability) => {
+        this.metrics.availabilityUpdates.inc({ result: 'sent' });
+        this.metrics.messagesSent.inc({ type: 'availability-update' });
         this.namespace.get()?.to(eventRoom(availability.eventId)).emit('availability-update', availability);
       },
     });
@@ -50,9 +54,12 @@ export class LockChangesRelay implements OnModuleInit, OnModuleDestroy {
     if (nsp) {
       for (const transition of changes.transitions) {
         const event = notificationOf(transition);
-        if (event) nsp.to(userRoom(transition.lock.userId)).emit(event, toNotification(transition.lock));
+        if (!event) continue;
+        this.metrics.messagesSent.inc({ type: event });
+        nsp.to(userRoom(transition.lock.userId)).emit(event, toNotification(transition.lock));
       }
     }
+    if (changes.availability.length > 0) this.metrics.availabilityUpdates.inc({ result: 'offered' }, changes.availability.length);
     for (const availability of changes.availability) this.coalescer.offer(availability);
   }
 }

@@ -11,6 +11,7 @@ import {
 } from '@nestjs/websockets';
 import { eventRoom, userRoom } from '#contracts';
 import { LockService } from '../locks/lock.service.js';
+import { Metrics } from '../observability/metrics.js';
 import { DisconnectGrace } from './disconnect-grace.js';
 import { RATE_LIMITER, type RateLimiter } from './rate-limit/rate-limiter.js';
 import { rateLimitMiddleware } from './rate-limit/rate-limit.middleware.js';
@@ -36,6 +37,7 @@ export class RealtimeGateway implements OnGatewayInit<RealtimeNamespace>, OnGate
     private readonly grace: DisconnectGrace,
     private readonly namespace: RealtimeNamespaceRef,
     @Inject(RATE_LIMITER) private readonly limiter: RateLimiter | null,
+    private readonly metrics: Metrics,
   ) {}
 
   afterInit(nsp: RealtimeNamespace): void {
@@ -45,6 +47,7 @@ export class RealtimeGateway implements OnGatewayInit<RealtimeNamespace>, OnGate
 
   handleConnection(socket: RealtimeSocket): void {
     const { userId } = socket.data;
+    this.metrics.connections.inc({ authenticated: socket.data.anonymous ? 'false' : 'true' });
     if (this.limiter) {
       socket.use(rateLimitMiddleware(socket, this.limiter));
       this.limiter.track?.(userId);
@@ -65,6 +68,7 @@ export class RealtimeGateway implements OnGatewayInit<RealtimeNamespace>, OnGate
   }
 
   handleDisconnect(socket: RealtimeSocket): void {
+    this.metrics.connections.dec({ authenticated: socket.data.anonymous ? 'false' : 'true' });
     this.grace.onDisconnect(socket);
   }
 

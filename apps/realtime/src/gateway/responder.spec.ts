@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { AppConfig } from '#config';
 import { LockError } from '#lock-domain';
+import { Metrics } from '../observability/metrics.js';
 import { Responder } from './responder.js';
 import type { RealtimeSocket } from './socket-types.js';
 
@@ -10,7 +11,7 @@ function fakeSocket(userId = 'u1') {
   return { socket: { data: { userId }, emit } as unknown as RealtimeSocket, emit };
 }
 
-const responder = () => new Responder({ lock: { maxTicketsPerLock: 10 } } as AppConfig);
+const responder = () => new Responder({ lock: { maxTicketsPerLock: 10 } } as AppConfig, new Metrics());
 const LOCK = { eventId: 1, categoryId: 'vip', quantity: 2 };
 const RESULT = {
   lockId: 'l-1',

@@ -10,6 +10,7 @@ import {
   type RequestResults,
   type SocketPayloadSchemas,
 } from '#contracts';
+import { Metrics } from '../observability/metrics.js';
 import { sendAnswer, toFailure } from './answer.js';
 import type { RealtimeSocket } from './socket-types.js';
 
@@ -28,11 +29,16 @@ export class Responder {
   private readonly logger = new Logger('RealtimeGateway');
   private readonly schemas: SocketPayloadSchemas;
 
-  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+  constructor(
+    @Inject(APP_CONFIG) config: AppConfig,
+    private readonly metrics: Metrics,
+  ) {
     this.schemas = createSocketPayloadSchemas({ maxTicketsPerLock: config.lock.maxTicketsPerLock });
   }
 
   async answer<E extends RequestEvent>(socket: RealtimeSocket, event: E, data: unknown, ack: unknown, handle: RequestHandler<E>): Promise<void> {
+    const started = performance.now();
+    this.metrics.messagesReceived.inc({ event });
     let answer: Answer<RequestResults[E]>;
     try {
       const payload = this.parse(socket, event, data);
@@ -40,11 +46,29 @@ export class Responder {
     } catch (error) {
       answer = toFailure(error, this.logger, `${event} of user ${socket.data.userId}`);
     }
+    this.record(socket, event, data, answer, (performance.now() - started) / 1000);
     try {
       sendAnswer(socket, event, ack, answer);
     } catch (error) {
       toFailure(error, this.logger, `answering ${event}`);
     }
+  }
+
+  /** Metrics and one structured log line per request (debug level: the hot path stays quiet at info). */
+  private record(socket: RealtimeSocket, event: RequestEvent, data: unknown, answer: Answer<unknown>, seconds: number): void {
+    const outcome = answer.success ? 'ok' : answer.code;
+    this.metrics.requestDuration.observe({ event }, seconds);
+    this.metrics.messagesSent.inc({ type: `${event}-response` });
+    if (LOCK_EVENTS.has(event)) this.metrics.lockOutcomes.inc({ event, outcome });
+    this.logger.debug({
+      msg: 'request',
+      event,
+      userId: socket.data.userId,
+      sessionId: socket.id,
+      lockId: lockIdOf(answer) ?? lockIdOf(data),
+      outcome,
+      ms: Math.round(seconds * 1e4) / 10,
+    });
   }
 
   private parse<E extends RequestEvent>(socket: RealtimeSocket, event: E, data: unknown): RequestPayloads[E] {
@@ -57,4 +81,12 @@ export class Responder {
     }
     return checked.data;
   }
+}
+
+/** Requests that change locks: counted by outcome (ok or error code). */
+const LOCK_EVENTS = new Set<RequestEvent>(['lock-tickets', 'unlock-tickets', 'extend-lock']);
+
+function lockIdOf(value: unknown): string | undefined {
+  const lockId = typeof value === 'object' && value !== null ? (value as { lockId?: unknown }).lockId : undefined;
+  return typeof lockId === 'string' ? lockId : undefined;
 }

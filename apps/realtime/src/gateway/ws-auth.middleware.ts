@@ -52,7 +52,8 @@ export class WsAuthMiddleware implements OnModuleInit {
   readonly use = (socket: Socket, next: (error?: ExtendedError) => void): void => {
     this.authenticate(socket as RealtimeSocket).then(
       (userId) => {
-        (socket as RealtimeSocket).data = { userId };
+        const verified = tokenOf(socket.handshake) !== undefined && (this.config.jwt.secret ?? this.config.jwt.publicKey) !== undefined;
+        (socket as RealtimeSocket).data = verified ? { userId } : { userId, anonymous: true };
         next();
       },
       (error: unknown) => {

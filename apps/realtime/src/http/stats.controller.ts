@@ -2,7 +2,7 @@ import { Controller, Get, Inject } from '@nestjs/common';
 import { ConnectionStats } from '../gateway/connection-stats.js';
 import { LockService } from '../locks/lock.service.js';
 import type { StatsResponse } from './http-types.js';
-import { INSTANCE_ID } from './instance-id.js';
+import { INSTANCE_ID } from '../observability/instance-id.js';
 
 @Controller()
 export class StatsController {

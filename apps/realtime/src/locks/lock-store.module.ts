@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { APP_CONFIG, type AppConfig } from '#config';
 import { LOCK_STORE, type LockStore } from '#lock-domain';
 import { InProcessLockStore, RedisLockStore } from '#lock-store';
+import { Metrics } from '../observability/metrics.js';
 
 /** DI token for the shared ioredis connection (absent in zero-configuration mode). */
 export const REDIS = Symbol('REDIS');
@@ -15,8 +16,8 @@ export const REDIS = Symbol('REDIS');
   providers: [
     {
       provide: REDIS,
-      inject: [APP_CONFIG],
-      useFactory: async (config: AppConfig): Promise<Redis | null> => {
+      inject: [APP_CONFIG, Metrics],
+      useFactory: async (config: AppConfig, metrics: Metrics): Promise<Redis | null> => {
         if (!config.redisUrl) return null;
         const redis = new Redis(config.redisUrl, {
           lazyConnect: true,
@@ -33,6 +34,7 @@ export const REDIS = Symbol('REDIS');
         let down = false;
         // Without a listener ioredis reports every failed reconnect as an unhandled error event.
         redis.on('error', (error: Error) => {
+          metrics.redisErrors.inc();
           if (!down) logger.error(`Redis connection lost: ${error.message}`);
           down = true;
         });

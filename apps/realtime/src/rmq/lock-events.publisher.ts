@@ -6,7 +6,8 @@ import { APP_CONFIG, type AppConfig } from '#config';
 import { RedisOutbox } from '#lock-store';
 import { REDIS } from '../locks/lock-store.module.js';
 import { LockChangesBus } from '../locks/lock-changes.js';
-import { createInstanceId } from '../http/instance-id.js';
+import { INSTANCE_ID } from '../observability/instance-id.js';
+import { Metrics } from '../observability/metrics.js';
 import { InMemoryOutbox, type Outbox } from './outbox.js';
 import { OutboxRelay } from './outbox-relay.js';
 
@@ -29,6 +30,8 @@ export class LockEventsPublisher {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(REDIS) private readonly redis: Redis | null,
     private readonly bus: LockChangesBus,
+    private readonly metrics: Metrics,
+    @Inject(INSTANCE_ID) private readonly instanceId: string,
   ) {}
 
   start(url: string): void {
@@ -38,7 +41,7 @@ export class LockEventsPublisher {
     let memory: InMemoryOutbox | undefined;
     if (this.redis) {
       // Its own connection: a batch read never queues in front of the lock scripts.
-      this.relayRedis = this.redis.duplicate();
+      this.relayRedis = this.redis.duplicate({ lazyConnect: false });
       // ioredis reconnects by itself; a failed read is retried by the relay.
       this.relayRedis.on('error', (error: Error) => this.logger.debug(`outbox connection: ${error.message}`));
       outbox = new RedisOutbox(this.relayRedis, this.config.redisKeyPrefix);
@@ -59,7 +62,8 @@ export class LockEventsPublisher {
     channel.on('error', (error: Error) => this.logger.error(`lifecycle events channel: ${error.message}`));
     const relay = new OutboxRelay(outbox, channel, {
       exchange,
-      owner: createInstanceId(),
+      owner: this.instanceId,
+      onPublished: (count) => this.metrics.lifecyclePublished.inc(count),
       connected: () => connection.isConnected(),
     });
     // Back on the broker: publish what waited instead of at the next retry tick.

@@ -24,6 +24,8 @@ export interface OutboxRelayOptions {
    * that still reaches the broker can take over instead of events waiting for this one.
    */
   connected?: () => boolean;
+  /** Told how many events the broker confirmed, batch by batch (metrics). */
+  onPublished?: (count: number) => void;
 }
 
 /**
@@ -119,6 +121,7 @@ export class OutboxRelay {
               await this.publish(batch);
               await this.outbox.remove(batch.map((entry) => entry.id));
               this.published += batch.length;
+            this.options.onPublished?.(batch.length);
               // A full batch means more is waiting: go on at once.
               if (batch.length === this.batchSize) delay = 0;
             }

@@ -41,6 +41,8 @@ export interface RealtimeRmqServerOptions {
   /** A handler fault (Redis away) requeues the message after this, instead of spinning on it. */
   faultRetryMs: number;
   reconnectSeconds?: number;
+  /** Told how each message ended (metrics): `ok`, `dead-letter` or `retried`; unknown patterns as `unknown`. */
+  onOutcome?: (pattern: string, outcome: 'ok' | 'dead-letter' | 'retried') => void;
 }
 
 /** Nest's reply for a pattern without a handler, so Nest clients fail the same way as with plain ServerRMQ. */
@@ -185,6 +187,7 @@ export class RealtimeRmqServer extends ServerRMQ {
       const envelope = readEnvelope(message.content);
       if ('reason' in envelope) {
         await this.deadLetter(channel, message, envelope.reason, envelope.detail);
+        this.settings.onOutcome?.('unknown', 'dead-letter');
         return;
       }
       const pattern = this.getPatternAsString(envelope.pattern);
@@ -194,6 +197,7 @@ export class RealtimeRmqServer extends ServerRMQ {
       if (!handler) {
         await this.deadLetter(channel, message, 'unknown-pattern', `no handler for pattern ${truncate(pattern)}`);
         if (expectsReply) this.reply(message, { id: envelope.id, err: NO_HANDLER_REPLY, status: 'error', isDisposed: true });
+        this.settings.onOutcome?.('unknown', 'dead-letter');
         return;
       }
       const context = new RealtimeRmqContext(message, channel, pattern, expectsReply);
@@ -202,14 +206,17 @@ export class RealtimeRmqServer extends ServerRMQ {
         outcome = await this.run(handler, envelope.data, context);
       } catch (error) {
         this.retryLater(channel, message, pattern, error);
+        this.settings.onOutcome?.(pattern, 'retried');
         return;
       }
       if (outcome instanceof DeadLetter) {
         await this.deadLetter(channel, message, outcome.reason, outcome.detail);
+        this.settings.onOutcome?.(pattern, 'dead-letter');
         return;
       }
       if (expectsReply) this.reply(message, { id: envelope.id, response: outcome, isDisposed: true });
       this.acknowledge(channel, message);
+      this.settings.onOutcome?.(pattern, 'ok');
     } catch (error) {
       // Only the dead-letter publish can land here (channel closed, broker nack): the message is
       // still unacked, so the broker redelivers it, or the retry below puts it back.

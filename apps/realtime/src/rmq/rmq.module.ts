@@ -7,6 +7,7 @@ import { LocksModule } from '../locks/locks.module.js';
 import { LockEventsPublisher } from './lock-events.publisher.js';
 import { RealtimeRmqServer } from './realtime-rmq.server.js';
 import { RmqController } from './rmq.controller.js';
+import { Metrics } from '../observability/metrics.js';
 
 /** Messages in flight per consumer before the broker waits for acks. */
 const PREFETCH = 50;
@@ -26,9 +27,15 @@ const DRAIN_MS = 5000;
   providers: [
     {
       provide: RealtimeRmqServer,
-      inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) =>
-        new RealtimeRmqServer({ url: requireUrl(config), queue: config.realtimeQueue, prefetch: PREFETCH, faultRetryMs: FAULT_RETRY_MS }),
+      inject: [APP_CONFIG, Metrics],
+      useFactory: (config: AppConfig, metrics: Metrics) =>
+        new RealtimeRmqServer({
+          url: requireUrl(config),
+          queue: config.realtimeQueue,
+          prefetch: PREFETCH,
+          faultRetryMs: FAULT_RETRY_MS,
+          onOutcome: (pattern, outcome) => metrics.rmqMessages.inc({ pattern, outcome }),
+        }),
     },
     LockEventsPublisher,
   ],
