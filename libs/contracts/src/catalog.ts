@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { ID_PATTERN, idKey, type EventInfo } from '#lock-domain';
+import { ID_PATTERN, idKey, type CatalogId, type EventInfo } from '#lock-domain';
 
 /**
  * The catalog file (`CATALOG_FILE`, `EVENTS_SOURCE=catalog`): the events and ticket categories the
@@ -32,6 +32,23 @@ const displayName = z
   .max(200, 'must be at most 200 characters')
   .optional();
 
+/** Ids must be unique as {@link idKey}s: `1` and `"1"` clash. Each repeat is reported at its path. */
+function refuseDuplicateIds(ctx: z.RefinementCtx, ids: CatalogId[], list: string, field: string, what: string): void {
+  const seen = new Map<string, number>();
+  ids.forEach((id, index) => {
+    const first = seen.get(idKey(id));
+    if (first === undefined) {
+      seen.set(idKey(id), index);
+      return;
+    }
+    ctx.addIssue({
+      code: 'custom',
+      path: [list, index, field],
+      message: `duplicate ${what} id ${JSON.stringify(id)} (same as ${list}[${first}]; 1 and "1" are the same id)`,
+    });
+  });
+}
+
 const categorySchema = z.object(
   {
     categoryId: catalogId,
@@ -50,44 +67,14 @@ const eventSchema = z
     },
     { error: 'expected an object { id, name?, categories }' },
   )
-  .superRefine((event, ctx) => {
-    const seen = new Map<string, number>();
-    event.categories.forEach((category, index) => {
-      const key = idKey(category.categoryId);
-      const first = seen.get(key);
-      if (first === undefined) {
-        seen.set(key, index);
-        return;
-      }
-      ctx.addIssue({
-        code: 'custom',
-        path: ['categories', index, 'categoryId'],
-        message: `duplicate category id ${JSON.stringify(category.categoryId)} (same as categories[${first}]; 1 and "1" are the same id)`,
-      });
-    });
-  });
+  .superRefine((event, ctx) => refuseDuplicateIds(ctx, event.categories.map((c) => c.categoryId), 'categories', 'categoryId', 'category'));
 
 const catalogSchema = z
   .object(
     { events: z.array(eventSchema, { error: 'expected an array of events' }) },
     { error: 'expected an object { "events": [...] }' },
   )
-  .superRefine((catalog, ctx) => {
-    const seen = new Map<string, number>();
-    catalog.events.forEach((event, index) => {
-      const key = idKey(event.id);
-      const first = seen.get(key);
-      if (first === undefined) {
-        seen.set(key, index);
-        return;
-      }
-      ctx.addIssue({
-        code: 'custom',
-        path: ['events', index, 'id'],
-        message: `duplicate event id ${JSON.stringify(event.id)} (same as events[${first}]; 1 and "1" are the same id)`,
-      });
-    });
-  });
+  .superRefine((catalog, ctx) => refuseDuplicateIds(ctx, catalog.events.map((e) => e.id), 'events', 'id', 'event'));
 
 /** `events[2].categories[0].totalTickets`, or `(root)`. */
 function formatPath(path: readonly PropertyKey[]): string {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { ID_PATTERN, type CatalogId, type ErrorCode, type Lock, type LockStatus } from '#lock-domain';
+import type { CatalogId, ErrorCode, Lock, LockStatus } from '#lock-domain';
+import { catalogIdSchema as catalogId, checkWith, fieldError as required, lockIdSchema as lockId, type PayloadCheck } from './schema-parts.js';
 import { RESPONSE_EVENTS } from './socket-events.js';
 
 /**
@@ -45,16 +46,6 @@ export interface LockEventMessage {
   pattern: LockEventPattern;
   data: Lock;
 }
-
-const ID_RULE = 'must be a non-negative integer or a string of 1-64 characters [A-Za-z0-9_:-]';
-const required = (rule: string) => (issue: { input?: unknown }) => (issue.input === undefined ? 'is required' : rule);
-
-const catalogId = z.union([z.int({ error: ID_RULE }).min(0, ID_RULE), z.string({ error: ID_RULE }).regex(ID_PATTERN, ID_RULE)], {
-  error: required(ID_RULE),
-});
-
-const LOCK_ID_RULE = 'must be a string of 1-64 characters [A-Za-z0-9_:-]';
-const lockId = z.string({ error: required(LOCK_ID_RULE) }).regex(ID_PATTERN, LOCK_ID_RULE);
 
 /** Free text from another service (an order id, a reason), stored on the lock. */
 const text = (max: number) => {
@@ -135,14 +126,9 @@ export type NotifyUserMessage = RmqPayloads['notify-user'];
 export type BroadcastEventMessage = RmqPayloads['broadcast-event'];
 export type InventoryChangedMessage = RmqPayloads['inventory-changed'];
 
-export type RmqPayloadCheck<T> = { success: true; data: T } | { success: false; message: string };
-
 /** Validates one message's `data`; a failure names every offending field. */
-export function checkRmqPayload<P extends RmqPattern>(pattern: P, data: unknown): RmqPayloadCheck<RmqPayloads[P]> {
-  const parsed = RMQ_PAYLOAD_SCHEMAS[pattern].safeParse(data);
-  if (parsed.success) return { success: true, data: parsed.data as RmqPayloads[P] };
-  const parts = [...new Set(parsed.error.issues.map((issue) => (issue.path.length === 0 ? issue.message : `${issue.path.map(String).join('.')} ${issue.message}`)))];
-  return { success: false, message: `Invalid data: ${parts.slice(0, 5).join('; ')}` };
+export function checkRmqPayload<P extends RmqPattern>(pattern: P, data: unknown): PayloadCheck<RmqPayloads[P]> {
+  return checkWith<RmqPayloads[P]>(RMQ_PAYLOAD_SCHEMAS[pattern], data, 'Invalid data');
 }
 
 /** Reply to `confirm-ticket-lock` / `release-ticket-lock`. */
