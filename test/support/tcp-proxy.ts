@@ -1,18 +1,25 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 
+interface Link {
+  client: Socket;
+  upstream: Socket | undefined;
+}
+
 /**
  * A TCP proxy the fault tests control: put it between the service and Redis or RabbitMQ, then
- * `cut()` (drop every connection and refuse new ones) and `restore()` mid-load.
+ * `cut()` (drop every connection and refuse new ones), `stall()` (connections stay open but no byte
+ * moves: a hung peer) and `restore()` mid-load. `retarget()` sends new connections elsewhere, as a
+ * load balancer does when an instance leaves.
  */
 export class TcpProxy {
   private server: Server | undefined;
-  private readonly sockets = new Set<Socket>();
-  private open = true;
+  private readonly links = new Set<Link>();
+  private state: 'open' | 'cut' | 'stalled' = 'open';
   port = 0;
 
   constructor(
-    private readonly targetHost: string,
-    private readonly targetPort: number,
+    private targetHost: string,
+    private targetPort: number,
   ) {}
 
   async start(): Promise<this> {
@@ -25,13 +32,43 @@ export class TcpProxy {
 
   /** Connection drops: existing connections are reset, new ones are refused until restore(). */
   cut(): void {
-    this.open = false;
-    for (const socket of this.sockets) socket.destroy();
-    this.sockets.clear();
+    this.state = 'cut';
+    for (const link of this.links) this.drop(link);
+  }
+
+  /**
+   * A hung peer: connections stay open (new ones are accepted too) but nothing is forwarded either
+   * way until restore(), when everything held back flows on, in order.
+   */
+  stall(): void {
+    this.state = 'stalled';
+    for (const link of this.links) {
+      link.client.unpipe();
+      link.upstream?.unpipe();
+      link.client.pause();
+      link.upstream?.pause();
+    }
   }
 
   restore(): void {
-    this.open = true;
+    const wasStalled = this.state === 'stalled';
+    this.state = 'open';
+    if (!wasStalled) return;
+    for (const link of this.links) {
+      if (link.upstream) this.pipe(link);
+      else this.connectUpstream(link);
+    }
+  }
+
+  /** New connections go to this target from now on; open ones keep theirs. */
+  retarget(host: string, port: number): void {
+    this.targetHost = host;
+    this.targetPort = port;
+  }
+
+  /** Connections currently carried. */
+  get connections(): number {
+    return this.links.size;
   }
 
   async stop(): Promise<void> {
@@ -40,22 +77,37 @@ export class TcpProxy {
   }
 
   private accept(client: Socket): void {
-    if (!this.open) {
+    if (this.state === 'cut') {
       client.destroy();
       return;
     }
-    const upstream = connect(this.targetPort, this.targetHost);
-    this.sockets.add(client);
-    this.sockets.add(upstream);
-    const close = () => {
-      client.destroy();
-      upstream.destroy();
-      this.sockets.delete(client);
-      this.sockets.delete(upstream);
-    };
+    const link: Link = { client, upstream: undefined };
+    this.links.add(link);
+    const close = () => this.drop(link);
     client.on('error', close).on('close', close);
+    if (this.state === 'stalled') client.pause();
+    else this.connectUpstream(link);
+  }
+
+  private connectUpstream(link: Link): void {
+    const upstream = connect(this.targetPort, this.targetHost);
+    link.upstream = upstream;
+    const close = () => this.drop(link);
     upstream.on('error', close).on('close', close);
-    client.pipe(upstream);
-    upstream.pipe(client);
+    this.pipe(link);
+  }
+
+  private pipe(link: Link): void {
+    if (!link.upstream) return;
+    link.client.pipe(link.upstream);
+    link.upstream.pipe(link.client);
+    link.client.resume();
+    link.upstream.resume();
+  }
+
+  private drop(link: Link): void {
+    link.client.destroy();
+    link.upstream?.destroy();
+    this.links.delete(link);
   }
 }

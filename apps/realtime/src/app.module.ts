@@ -8,6 +8,7 @@ import { HttpApiModule } from './http/http.module.js';
 import { LocksModule } from './locks/locks.module.js';
 import { ObservabilityModule } from './observability/observability.module.js';
 import { RmqModule } from './rmq/rmq.module.js';
+import { ShutdownModule } from './shutdown/shutdown.module.js';
 
 @Module({})
 export class AppModule {
@@ -24,6 +25,7 @@ export class AppModule {
         GatewayModule,
         HttpApiModule,
         DemoModule,
+        ShutdownModule,
         // The RabbitMQ transport and lifecycle events exist only with RABBITMQ_URL.
         ...(config.rabbitmqUrl ? [RmqModule] : []),
       ],

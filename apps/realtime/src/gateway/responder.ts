@@ -11,6 +11,7 @@ import {
   type SocketPayloadSchemas,
 } from '#contracts';
 import { Metrics } from '../observability/metrics.js';
+import { InflightRequests } from '../shutdown/inflight-requests.js';
 import { sendAnswer, toFailure } from './answer.js';
 import type { RealtimeSocket } from './socket-types.js';
 
@@ -28,6 +29,8 @@ export type RequestHandler<E extends RequestEvent> = (payload: RequestPayloads[E
 export class Responder {
   private readonly logger = new Logger('RealtimeGateway');
   private readonly schemas: SocketPayloadSchemas;
+  /** Requests between arrival and answer, per socket: the graceful shutdown waits for them. */
+  readonly inflight = new InflightRequests();
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
@@ -37,6 +40,15 @@ export class Responder {
   }
 
   async answer<E extends RequestEvent>(socket: RealtimeSocket, event: E, data: unknown, ack: unknown, handle: RequestHandler<E>): Promise<void> {
+    this.inflight.begin(socket.id);
+    try {
+      await this.respond(socket, event, data, ack, handle);
+    } finally {
+      this.inflight.end(socket.id);
+    }
+  }
+
+  private async respond<E extends RequestEvent>(socket: RealtimeSocket, event: E, data: unknown, ack: unknown, handle: RequestHandler<E>): Promise<void> {
     const started = performance.now();
     this.metrics.messagesReceived.inc({ event });
     let answer: Answer<RequestResults[E]>;
