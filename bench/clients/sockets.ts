@@ -1,0 +1,89 @@
+/**
+ * Many sockets in one bench child process: `count` authenticated sockets, optionally joined to an
+ * event room as watchers of `availability-update`. Settings in BENCH_CLIENT (JSON).
+ * IPC: { ready, connectMs } once all are connected (and joined); { report } → { updates } with, per
+ * category and version, how many members got it and when the first and the last did (then resets);
+ * { close } → closes every socket and exits.
+ */
+import { signHs256 } from '../lib/jwt.js';
+import { connectMany } from '../lib/lite-client.js';
+import { wallNow } from '../lib/stats.js';
+
+interface Settings {
+  url: string;
+  secret: string;
+  userPrefix: string;
+  count: number;
+  /** Join this event's room and record its updates. */
+  eventId?: string | number;
+  concurrency?: number;
+}
+
+export interface UpdateSeen {
+  categoryId: string;
+  version: number;
+  count: number;
+  first: number;
+  last: number;
+}
+
+const settings = JSON.parse(process.env.BENCH_CLIENT ?? '{}') as Settings;
+const seen = new Map<string, UpdateSeen>();
+const watching = settings.eventId !== undefined;
+
+async function main(): Promise<void> {
+  const started = wallNow();
+  const sockets = await connectMany(
+    settings.count,
+    (i) => ({
+      url: settings.url,
+      token: signHs256({ sub: `${settings.userPrefix}-${i}` }, settings.secret),
+      ...(watching
+        ? {
+            filter: (raw: string) => raw.startsWith('42/realtime,["availability-update"'),
+            onEvent: (_event: string, data: unknown) => {
+              const at = wallNow();
+              const update = data as { categoryId: string | number; version: number };
+              const key = `${String(update.categoryId)}\n${update.version}`;
+              const entry = seen.get(key);
+              if (entry) {
+                entry.count++;
+                if (at > entry.last) entry.last = at;
+              } else {
+                seen.set(key, { categoryId: String(update.categoryId), version: update.version, count: 1, first: at, last: at });
+              }
+            },
+          }
+        : {}),
+    }),
+    settings.concurrency ?? 100,
+  );
+  if (watching) {
+    let next = 0;
+    const join = async (): Promise<void> => {
+      while (next < sockets.length) {
+        const socket = sockets[next++];
+        const joined = await socket?.request<{ success: boolean; code?: string }>('join-event-room', { eventId: settings.eventId });
+        if (joined && !joined.success) throw new Error(`join-event-room failed: ${joined.code}`);
+      }
+    };
+    await Promise.all(Array.from({ length: 50 }, join));
+  }
+  process.send?.({ ready: true, connectMs: wallNow() - started });
+  process.on('message', (message: { cmd?: string }) => {
+    if (message.cmd === 'report') {
+      process.send?.({ updates: [...seen.values()] });
+      seen.clear();
+    } else if (message.cmd === 'close') {
+      for (const socket of sockets) socket.terminate();
+      setTimeout(() => process.exit(0), 200).unref();
+    }
+  });
+}
+
+process.on('disconnect', () => process.exit(0));
+main().catch((error: unknown) => {
+  process.send?.({ error: error instanceof Error ? error.message : String(error) });
+  console.error(error);
+  process.exit(1);
+});

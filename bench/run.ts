@@ -1,0 +1,885 @@
+/**
+ * `npm run bench` — the service against baselines measured in the same run (see README "Load testing").
+ *
+ *   npm run bench                     # everything, about 8-10 minutes on 2 cores
+ *   npm run bench -- --quick          # shorter windows, fewer rounds, fewer sockets (~3 minutes)
+ *   npm run bench -- --only=1,3       # some scenarios
+ *   npm run bench -- --profile        # also a CPU profile of the service under scenario 1's load
+ *   npm run bench -- --no-build       # use the dist/ already built
+ *
+ * Every server is a child process (the client load runs in other processes); Redis db 14 and
+ * RabbitMQ names are unique per run and removed at the end. Results: one table on stdout,
+ * bench/results/<stamp>.json + .svg, and latest.json / latest.svg.
+ */
+import { execSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import type { UpdateSeen } from './clients/sockets.js';
+import type { ClosedLoopResult } from './clients/closed-loop.js';
+import { renderChart, type ChartRow } from './lib/chart.js';
+import { signHs256 } from './lib/jwt.js';
+import { LiteSocket } from './lib/lite-client.js';
+import { formatSummary, summarise } from './lib/profile-summary.js';
+import { BENCH_DIR, ROOT, memoryOf, profileStart, profileStop, sleep, spawnNode, stopChild, type Child } from './lib/proc.js';
+import {
+  OrdersQueue,
+  SERVICE_MAIN,
+  amqpReachable,
+  cleanRedis,
+  commandCalls,
+  diffCalls,
+  redisPing,
+  serviceHasClusterAdapter,
+  startReference,
+  startService,
+  stopServer,
+  type RunContext,
+  type Server,
+} from './lib/servers.js';
+import { fmt, median, percentile, ratio, sortedCopy, wallNow } from './lib/stats.js';
+
+// ---------------------------------------------------------------- settings
+
+interface Flags {
+  quick: boolean;
+  build: boolean;
+  only: Set<number>;
+  rounds: number;
+  warmupMs: number;
+  durationMs: number;
+  clients: number;
+  rtPairs: number;
+  idleSockets: number;
+  members: number;
+  burstMs: number;
+  profile: boolean;
+}
+
+function parseFlags(argv: string[]): Flags {
+  const get = (name: string): string | undefined => {
+    const hit = argv.find((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+    if (hit === undefined) return undefined;
+    return hit.includes('=') ? hit.slice(hit.indexOf('=') + 1) : 'true';
+  };
+  if (get('help') !== undefined) {
+    console.log(`npm run bench -- [--quick] [--only=1,2,3,4,5] [--rounds=N] [--duration=SECONDS] [--clients=N]
+  [--sockets=N (scenario 3)] [--members=N (scenario 4)] [--profile] [--no-build]
+env: BENCH_REDIS_URL (default redis://127.0.0.1:6379/14), BENCH_RABBITMQ_URL (default amqp://guest:guest@127.0.0.1:5672),
+     BENCH_MULTI_INSTANCE=1|0 (force / skip scenario 5; default: run it when the built service has the Socket.IO Redis adapter)`);
+    process.exit(0);
+  }
+  const quick = get('quick') !== undefined;
+  const num = (name: string, fallback: number): number => {
+    const raw = get(name);
+    const value = raw === undefined ? fallback : Number(raw);
+    if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} expects a positive number`);
+    return value;
+  };
+  const only = get('only');
+  return {
+    quick,
+    build: get('no-build') === undefined,
+    only: new Set((only ?? '1,2,3,4,5').split(',').map(Number)),
+    rounds: num('rounds', quick ? 2 : 4),
+    warmupMs: quick ? 1500 : 2000,
+    durationMs: num('duration', quick ? 4 : 6) * 1000,
+    clients: num('clients', 50),
+    rtPairs: quick ? 500 : 2000,
+    idleSockets: num('sockets', quick ? 2000 : 10_000),
+    members: num('members', quick ? 1000 : 5000),
+    burstMs: quick ? 1500 : 5000,
+    profile: get('profile') !== undefined,
+  };
+}
+
+const flags = parseFlags(process.argv.slice(2));
+const runId = Date.now().toString(36);
+const RESULTS_DIR = path.join(BENCH_DIR, 'results');
+const EVENT_ID = 'bench';
+const HOT = 'hot';
+const FAN_CATEGORIES = ['fan-a', 'fan-b'];
+
+const ctx: RunContext = {
+  runId,
+  redisUrl: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/14',
+  amqpUrl: process.env.BENCH_RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
+  secret: `bench-secret-${runId}-0123456789abcdef`,
+  catalogFile: path.join(tmpdir(), `bench-catalog-${runId}.json`),
+  events: [{ id: EVENT_ID, categories: [HOT, ...FAN_CATEGORIES].map((categoryId) => ({ categoryId, totalTickets: 1_000_000 })) }],
+  serviceNodeFlags: [],
+};
+
+const live: Server[] = [];
+const children: Child[] = [];
+let orders: OrdersQueue | undefined;
+const exchanges = new Set<string>();
+const queues = new Set<string>();
+
+function log(message: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}
+
+async function up(server: Promise<Server>): Promise<Server> {
+  const s = await server;
+  live.push(s);
+  if (s.exchange) exchanges.add(s.exchange);
+  for (const q of s.queues) queues.add(q);
+  if (s.exchange && orders) await orders.bind(s.exchange);
+  return s;
+}
+
+async function down(server: Server): Promise<void> {
+  await stopServer(server);
+  live.splice(live.indexOf(server), 1);
+}
+
+// ---------------------------------------------------------------- client processes
+
+async function closedLoop(urls: string[], options: { clients: number; durationMs?: number; pairsPerClient?: number; userPrefix: string; warmupMs?: number }, beforeGo?: () => Promise<void>): Promise<ClosedLoopResult> {
+  const child = spawnNode({
+    name: `${runId}-closed-loop`,
+    args: [path.join(BENCH_DIR, 'clients/closed-loop.ts')],
+    env: {
+      BENCH_CLIENT: JSON.stringify({
+        urls,
+        secret: ctx.secret,
+        userPrefix: options.userPrefix,
+        clients: options.clients,
+        eventId: EVENT_ID,
+        categoryId: HOT,
+        warmupMs: options.warmupMs ?? flags.warmupMs,
+        ...(options.durationMs === undefined ? {} : { durationMs: options.durationMs }),
+        ...(options.pairsPerClient === undefined ? {} : { pairsPerClient: options.pairsPerClient }),
+      }),
+    },
+  });
+  children.push(child);
+  try {
+    const ready = await child.next<{ ready?: boolean; error?: string }>((m) => m.ready === true || typeof m.error === 'string', 60_000);
+    if (!ready.ready) throw new Error(ready.error ?? 'closed-loop client failed to start');
+    await beforeGo?.();
+    const reply = await child.ask<{ result?: ClosedLoopResult; error?: string }>({ cmd: 'go' }, (m) => 'result' in m || 'error' in m, 180_000);
+    if (!reply.result) throw new Error(reply.error ?? 'closed-loop client failed');
+    child.send({ cmd: 'close' });
+    return reply.result;
+  } finally {
+    await stopChild(child, 3000);
+    children.splice(children.indexOf(child), 1);
+  }
+}
+
+async function socketsProcess(url: string, count: number, userPrefix: string, eventId?: string): Promise<{ child: Child; connectMs: number }> {
+  const child = spawnNode({
+    name: `${runId}-sockets`,
+    args: ['--max-old-space-size=2048', path.join(BENCH_DIR, 'clients/sockets.ts')],
+    env: { BENCH_CLIENT: JSON.stringify({ url, secret: ctx.secret, userPrefix, count, ...(eventId === undefined ? {} : { eventId }) }) },
+  });
+  children.push(child);
+  const reply = await child.next<{ ready?: boolean; connectMs?: number; error?: string }>((m) => m.ready === true || typeof m.error === 'string', 300_000);
+  if (!reply.ready) throw new Error(reply.error ?? 'sockets process failed');
+  return { child, connectMs: reply.connectMs ?? 0 };
+}
+
+async function closeSockets(child: Child): Promise<void> {
+  child.send({ cmd: 'close' });
+  await Promise.race([child.exited, sleep(5000)]);
+  await stopChild(child, 2000);
+  children.splice(children.indexOf(child), 1);
+}
+
+// ---------------------------------------------------------------- results
+
+interface Figure {
+  scenario: number;
+  figure: string;
+  service: string;
+  baseline: string;
+  ratio: string;
+  target: string;
+  holds: string;
+}
+const figures: Figure[] = [];
+const chart: ChartRow[] = [];
+const json: Record<string, unknown> = {};
+const notes: string[] = [];
+
+function holds(ok: boolean | undefined): string {
+  return ok === undefined ? '–' : ok ? 'yes' : 'NO';
+}
+
+// ---------------------------------------------------------------- 1. throughput and latency
+
+interface Scenario1 {
+  lua: ClosedLoopResult[];
+  contract: ClosedLoopResult[];
+  service: ClosedLoopResult[];
+  eventsPerPair: { contract: number[]; service: number[] };
+}
+
+async function settleCount(queue: OrdersQueue): Promise<number> {
+  // The service's relay publishes asynchronously: wait until the count stops moving.
+  let last = -1;
+  for (let i = 0; i < 40; i++) {
+    const count = await queue.count();
+    if (count === last) break;
+    last = count;
+    await sleep(250);
+  }
+  return queue.drain();
+}
+
+async function scenario1(lua: Server, contract: Server | undefined, service: Server): Promise<Scenario1> {
+  const out: Scenario1 = { lua: [], contract: [], service: [], eventsPerPair: { contract: [], service: [] } };
+  const targets: Array<[keyof Omit<Scenario1, 'eventsPerPair'>, Server | undefined]> = [
+    ['lua', lua],
+    ['contract', contract],
+    ['service', service],
+  ];
+  for (let round = 1; round <= flags.rounds; round++) {
+    // A B C, then B C A, …: no target always runs first (or right after the same neighbour).
+    const order = targets.map((_, i) => targets[(i + round - 1) % targets.length] as (typeof targets)[number]);
+    for (const [key, server] of order) {
+      if (!server) continue;
+      if (orders) await orders.drain();
+      const result = await closedLoop([server.url], { clients: flags.clients, durationMs: flags.durationMs, userPrefix: `s1-${key}-r${round}` });
+      out[key].push(result);
+      let perPair = Number.NaN;
+      if (orders && key !== 'lua') {
+        // Count of everything published during the run (warm-up included) over the pairs done in it.
+        const published = await settleCount(orders);
+        perPair = published / result.totalPairs;
+        out.eventsPerPair[key].push(perPair);
+      }
+      log(
+        `1. round ${round} ${key.padEnd(8)} ${fmt(result.pairsPerSecond, 0)} pairs/s  p50 ${fmt(result.p50, 2)} ms  p99 ${fmt(result.p99, 2)} ms` +
+          `  errors ${result.errors}${Number.isFinite(perPair) ? `  ~${perPair.toFixed(2)} events/pair` : ''}`,
+      );
+      if (result.errors > 0) log(`   error codes: ${JSON.stringify(result.errorCodes)}`);
+    }
+  }
+  return out;
+}
+
+function report1(s1: Scenario1): void {
+  const m = (list: ClosedLoopResult[], key: keyof ClosedLoopResult): number => median(list.map((r) => r[key] as number));
+  const svc = { tput: m(s1.service, 'pairsPerSecond'), p50: m(s1.service, 'p50'), p99: m(s1.service, 'p99') };
+  const con = { tput: m(s1.contract, 'pairsPerSecond'), p50: m(s1.contract, 'p50'), p99: m(s1.contract, 'p99') };
+  const lua = { tput: m(s1.lua, 'pairsPerSecond'), p50: m(s1.lua, 'p50'), p99: m(s1.lua, 'p99') };
+  // Ratios per round (adjacent runs), then their median: robust to drift on a shared machine.
+  const roundRatios = (key: keyof ClosedLoopResult, base: ClosedLoopResult[]): number =>
+    median(s1.service.map((r, i) => ratio(r[key] as number, (base[i]?.[key] as number) ?? Number.NaN)));
+  const tputVsContract = roundRatios('pairsPerSecond', s1.contract);
+  const p99VsContract = roundRatios('p99', s1.contract);
+  const p50VsContract = roundRatios('p50', s1.contract);
+  const tputVsLua = roundRatios('pairsPerSecond', s1.lua);
+  const p99VsLua = roundRatios('p99', s1.lua);
+  const clients = `${flags.clients} clients`;
+  const hasContract = s1.contract.length > 0;
+  figures.push(
+    {
+      scenario: 1,
+      figure: `lock+unlock pairs/s (${clients})`,
+      service: fmt(svc.tput, 0),
+      baseline: hasContract ? `contract floor ${fmt(con.tput, 0)}` : 'contract floor n/a (no RabbitMQ)',
+      ratio: `${fmt(tputVsContract, 2)}×`,
+      target: '≥ 0.70×',
+      holds: holds(hasContract ? tputVsContract >= 0.7 : undefined),
+    },
+    {
+      scenario: 1,
+      figure: 'p99 latency per request, ms',
+      service: fmt(svc.p99, 2),
+      baseline: hasContract ? `contract floor ${fmt(con.p99, 2)}` : 'n/a',
+      ratio: `${fmt(p99VsContract, 2)}×`,
+      target: '≤ 2.00×',
+      holds: holds(hasContract ? p99VsContract <= 2 : undefined),
+    },
+    {
+      scenario: 1,
+      figure: 'p50 latency per request, ms',
+      service: fmt(svc.p50, 2),
+      baseline: hasContract ? `contract floor ${fmt(con.p50, 2)}` : 'n/a',
+      ratio: `${fmt(p50VsContract, 2)}×`,
+      target: '–',
+      holds: '–',
+    },
+    {
+      scenario: 1,
+      figure: 'pairs/s vs the Lua floor',
+      service: fmt(svc.tput, 0),
+      baseline: `Lua floor ${fmt(lua.tput, 0)}`,
+      ratio: `${fmt(tputVsLua, 2)}×`,
+      target: '(report)',
+      holds: '–',
+    },
+    {
+      scenario: 1,
+      figure: 'p99 vs the Lua floor, ms',
+      service: fmt(svc.p99, 2),
+      baseline: `Lua floor ${fmt(lua.p99, 2)}`,
+      ratio: `${fmt(p99VsLua, 2)}×`,
+      target: '(report)',
+      holds: '–',
+    },
+  );
+  if (s1.eventsPerPair.service.length > 0) {
+    notes.push(
+      `1. lifecycle events reaching a bound queue per lock+unlock pair (expect 2): service ${fmt(median(s1.eventsPerPair.service), 2)}, contract floor ${fmt(median(s1.eventsPerPair.contract), 2)}`,
+    );
+  }
+  chart.push(
+    { label: '1. throughput vs contract floor', value: tputVsContract, unit: '×', target: 0.7, direction: 'min', baseline: 1, baselineLabel: 'contract floor' },
+    { label: '1. p99 latency vs contract floor', value: p99VsContract, unit: '×', target: 2, direction: 'max', baseline: 1, baselineLabel: 'contract floor' },
+    { label: '1. throughput vs Lua floor', value: tputVsLua, unit: '×', baseline: 1, baselineLabel: 'Lua floor' },
+  );
+  json.throughput = {
+    clients: flags.clients,
+    rounds: flags.rounds,
+    windowSeconds: flags.durationMs / 1000,
+    medians: { service: svc, contractFloor: con, luaFloor: lua },
+    ratios: { tputVsContract, p99VsContract, p50VsContract, tputVsLua, p99VsLua },
+    eventsPerPair: s1.eventsPerPair,
+    runs: s1,
+  };
+}
+
+// ---------------------------------------------------------------- 2. Redis round trips
+
+/**
+ * Which commands clients sent (not those a Lua script ran), in the bench's db, per source address:
+ * MONITOR marks script-internal commands with the source `lua`, which `INFO commandstats` mixes in.
+ */
+async function monitorWindow(url: string, db: string): Promise<{ stop: () => Promise<{ client: Map<string, number>; lua: number; bySource: Map<string, Map<string, number>> }> }> {
+  // A raw connection: MONITOR lines are `+<time> [<db> <source>] "<command>" …`.
+  const target = new URL(url);
+  const socket = createConnection({ host: target.hostname, port: Number(target.port || 6379) });
+  const client = new Map<string, number>();
+  const bySource = new Map<string, Map<string, number>>();
+  let lua = 0;
+  let rest = '';
+  socket.setEncoding('utf8');
+  socket.on('error', () => undefined);
+  socket.on('data', (chunk: string) => {
+    const lines = (rest + chunk).split('\r\n');
+    rest = lines.pop() ?? '';
+    for (const line of lines) {
+      const match = /^\+[\d.]+ \[(\S+) ([^\]]+)\] "([^"]+)"/.exec(line);
+      if (!match || match[1] !== db) continue;
+      const source = match[2] ?? '';
+      const name = (match[3] ?? '').toLowerCase();
+      if (source === 'lua') {
+        lua++;
+        continue;
+      }
+      if (name === 'info' || name === 'monitor') continue;
+      client.set(name, (client.get(name) ?? 0) + 1);
+      const perSource = bySource.get(source) ?? new Map<string, number>();
+      perSource.set(name, (perSource.get(name) ?? 0) + 1);
+      bySource.set(source, perSource);
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', () => resolve());
+    socket.once('error', reject);
+  });
+  if (target.password) socket.write(`AUTH ${decodeURIComponent(target.password)}\r\n`);
+  socket.write('MONITOR\r\n');
+  await sleep(100);
+  return {
+    stop: async () => {
+      await sleep(100);
+      socket.destroy();
+      return { client, lua, bySource };
+    },
+  };
+}
+
+async function scenario2(service: Server): Promise<void> {
+  const redis = new Redis(ctx.redisUrl, { maxRetriesPerRequest: 1 });
+  const db = new URL(ctx.redisUrl).pathname.replace('/', '') || '0';
+  const clients = 10;
+  const pairsPerClient = Math.max(1, Math.round(flags.rtPairs / clients));
+  const ops = 2 * clients * pairsPerClient;
+  const statsPerOp: Array<Map<string, number>> = [];
+  const monitorPerOp: Array<Map<string, number>> = [];
+  const luaPerOp: number[] = [];
+  const connectionsSeen: number[] = [];
+  const rounds = Math.max(3, flags.rounds);
+  try {
+    for (let round = 1; round <= rounds; round++) {
+      // (a) load window: N pairs, with INFO commandstats around it (server-wide) and MONITOR (this db, by source).
+      let before = new Map<string, number>();
+      let started = 0;
+      let watch: Awaited<ReturnType<typeof monitorWindow>> | undefined;
+      await closedLoop([service.url], { clients, pairsPerClient, userPrefix: `s2-r${round}`, warmupMs: 0 }, async () => {
+        await sleep(300);
+        watch = await monitorWindow(ctx.redisUrl, db);
+        before = await commandCalls(redis);
+        started = wallNow();
+      });
+      // The outbox relay publishes after the answers: let it finish inside the window.
+      await sleep(500);
+      const after = await commandCalls(redis);
+      const elapsed = wallNow() - started;
+      const seen = await watch?.stop();
+      const load = diffCalls(after, before);
+      // (b) idle window of the same length: the service (and whatever else shares the server) at rest.
+      const idleBefore = await commandCalls(redis);
+      await sleep(elapsed);
+      const idle = diffCalls(await commandCalls(redis), idleBefore);
+      // Commands clients sent (per MONITOR); the rest of commandstats ran inside scripts.
+      const clientNames = new Set(seen ? [...seen.client.keys()] : ['evalsha', 'eval']);
+      const net = new Map<string, number>();
+      for (const name of clientNames) {
+        const value = ((load.get(name) ?? 0) - (idle.get(name) ?? 0)) / ops;
+        if (Math.abs(value) >= 0.005) net.set(name, value);
+      }
+      statsPerOp.push(net);
+      if (seen) {
+        monitorPerOp.push(new Map([...seen.client].map(([k, v]) => [k, v / ops])));
+        luaPerOp.push(seen.lua / ops);
+        connectionsSeen.push(seen.bySource.size);
+      }
+      log(
+        `2. round ${round}: ${ops} ops in ${(elapsed / 1000).toFixed(1)} s; sent per op (commandstats, load − idle): ` +
+          `${[...net].map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}; inside scripts per op (MONITOR): ${seen ? (seen.lua / ops).toFixed(1) : 'n/a'}`,
+      );
+    }
+  } finally {
+    redis.disconnect();
+  }
+  const medianOf = (list: Array<Map<string, number>>): Map<string, number> => {
+    const names = new Set(list.flatMap((m) => [...m.keys()]));
+    return new Map([...names].map((name) => [name, median(list.map((m) => m.get(name) ?? 0))]));
+  };
+  const stats = medianOf(statsPerOp);
+  const monitored = medianOf(monitorPerOp);
+  const describe = (m: Map<string, number>): string =>
+    [...m].filter(([, v]) => Math.abs(v) >= 0.01).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ');
+  const awaited = stats.get('evalsha') ?? Number.NaN;
+  const requestPath = awaited + (stats.get('publish') ?? 0);
+  const total = [...stats.values()].reduce((a, b) => a + b, 0);
+  figures.push(
+    {
+      scenario: 2,
+      figure: 'Redis round trips awaited per lock/unlock (EVALSHA)',
+      service: fmt(awaited, 2),
+      baseline: 'Lua floor 1 (by construction)',
+      ratio: `${fmt(awaited, 2)}×`,
+      target: '1',
+      holds: holds(Number.isFinite(awaited) ? awaited <= 1.02 : undefined),
+    },
+    {
+      scenario: 2,
+      figure: 'Redis commands sent per lock/unlock by the request path (+ PUBLISH)',
+      service: fmt(requestPath, 2),
+      baseline: 'Lua floor 1',
+      ratio: `${fmt(requestPath, 2)}×`,
+      target: '1',
+      holds: holds(Number.isFinite(requestPath) ? requestPath <= 1.02 : undefined),
+    },
+    {
+      scenario: 2,
+      figure: 'all Redis commands sent per lock/unlock (+ outbox relay)',
+      service: fmt(total, 2),
+      baseline: 'Lua floor 1',
+      ratio: `${fmt(total, 2)}×`,
+      target: '(report)',
+      holds: '–',
+    },
+  );
+  notes.push(
+    `2. commands sent to Redis per lock or unlock, INFO commandstats load − idle, median of ${statsPerOp.length} windows: ${describe(stats)}` +
+      (monitorPerOp.length ? `; MONITOR on db ${db} agrees: ${describe(monitored)} from ${median(connectionsSeen)} connections; inside the scripts (not round trips): ${fmt(median(luaPerOp))} commands per op` : ''),
+  );
+  chart.push({ label: '2. Redis commands / op (request path)', value: requestPath, unit: '', target: 1, direction: 'max', baseline: 1, baselineLabel: 'Lua floor' });
+  json.roundTrips = {
+    operations: ops,
+    commandstatsPerOp: Object.fromEntries(stats),
+    monitorPerOp: Object.fromEntries(monitored),
+    luaInternalPerOp: median(luaPerOp),
+    awaitedPerOp: awaited,
+    requestPathPerOp: requestPath,
+    totalPerOp: total,
+    windows: statsPerOp.map((m) => Object.fromEntries(m)),
+  };
+}
+
+// ---------------------------------------------------------------- 3. memory per idle socket
+
+async function scenario3(): Promise<void> {
+  const count = flags.idleSockets;
+  const rounds = Math.max(1, Math.min(2, flags.rounds));
+  const per: { plain: number[]; service: number[] } = { plain: [], service: [] };
+  const heap: { plain: number[]; service: number[] } = { plain: [], service: [] };
+  for (let round = 1; round <= rounds; round++) {
+    for (const kind of ['plain', 'service'] as const) {
+      const server = await up(kind === 'plain' ? startReference(ctx, 'lua', `mem-plain-${round}`) : startService(ctx, { name: `mem-svc-${round}` }));
+      try {
+        await sleep(1000);
+        const before = await memoryOf(server.child);
+        const { child, connectMs } = await socketsProcess(server.url, count, `s3-${kind}-r${round}`);
+        await sleep(2000);
+        await memoryOf(server.child);
+        await sleep(1000);
+        const after = await memoryOf(server.child);
+        const kb = (after.rss - before.rss) / count / 1024;
+        const heapKb = (after.heapUsed - before.heapUsed) / count / 1024;
+        per[kind].push(kb);
+        heap[kind].push(heapKb);
+        log(`3. round ${round} ${kind.padEnd(7)} ${count} sockets in ${(connectMs / 1000).toFixed(1)} s: RSS ${fmt(before.rss / 1048576)} → ${fmt(after.rss / 1048576)} MB = ${fmt(kb, 2)} KB/socket (heap ${fmt(heapKb, 2)} KB)`);
+        await closeSockets(child);
+      } finally {
+        await down(server);
+      }
+    }
+  }
+  const svc = median(per.service);
+  const plain = median(per.plain);
+  figures.push({
+    scenario: 3,
+    figure: `RSS per idle authenticated socket, KB (${count.toLocaleString('en-US')} sockets)`,
+    service: fmt(svc, 2),
+    baseline: `plain Socket.IO ${fmt(plain, 2)}`,
+    ratio: `${fmt(ratio(svc, plain), 2)}×`,
+    target: '≤ 20 KB',
+    holds: holds(Number.isFinite(svc) ? svc <= 20 : undefined),
+  });
+  notes.push(`3. JS heap per idle socket (after GC): service ${fmt(median(heap.service), 2)} KB, plain Socket.IO ${fmt(median(heap.plain), 2)} KB`);
+  chart.push({ label: `3. RSS per idle socket (${count.toLocaleString('en-US')})`, value: svc, unit: 'KB', target: 20, direction: 'max', baseline: plain, baselineLabel: 'plain Socket.IO' });
+  json.memory = { sockets: count, kbPerSocket: per, heapKbPerSocket: heap, medians: { service: svc, plain } };
+}
+
+// ---------------------------------------------------------------- 4. fan-out
+
+interface BurstResult {
+  locks: number;
+  missing: number;
+  incomplete: number;
+  p50: number;
+  p99: number;
+  max: number;
+  updatesPerSecondPerCategory: number;
+  /** Ack → last member, ms, one per lock (pooled over the rounds for the table's percentiles). */
+  latencies: number[];
+}
+
+async function burst(server: Server, watchers: Child, members: number, round: number): Promise<BurstResult> {
+  // One serial locker per category (lock, then unlock, as fast as acks come back): every change of
+  // the category is its own, so the version each lock produced is known exactly.
+  const lockers = await Promise.all(
+    FAN_CATEGORIES.map((_, i) => LiteSocket.connect({ url: server.url, token: signHs256({ sub: `s4-locker-${i}-r${round}` }, ctx.secret) })),
+  );
+  const startVersions: number[] = [];
+  for (const [i, locker] of lockers.entries()) {
+    const joined = await locker.request<{ availability: Array<{ categoryId: string; version: number }> }>('join-event-room', { eventId: EVENT_ID });
+    startVersions.push(joined.availability.find((a) => String(a.categoryId) === FAN_CATEGORIES[i])?.version ?? 0);
+    await locker.request('leave-event-room', { eventId: EVENT_ID });
+  }
+  await watchers.ask({ cmd: 'report' }, (m) => 'updates' in m);
+  const acks: Array<{ category: string; version: number; at: number }> = [];
+  const start = wallNow();
+  const end = start + flags.burstMs;
+  await Promise.all(
+    lockers.map(async (locker, i) => {
+      const category = FAN_CATEGORIES[i] ?? '';
+      let version = startVersions[i] ?? 0;
+      while (wallNow() < end) {
+        const lock = await locker.request<{ success: boolean; lockId?: string }>('lock-tickets', { eventId: EVENT_ID, categoryId: category, quantity: 1 });
+        const at = wallNow();
+        if (!lock.success) continue;
+        version++;
+        acks.push({ category, version, at });
+        const unlock = await locker.request<{ success: boolean }>('unlock-tickets', { lockId: lock.lockId });
+        if (unlock.success) version++;
+      }
+    }),
+  );
+  const burstEnd = wallNow();
+  await sleep(1000);
+  const { updates } = await watchers.ask<{ updates: UpdateSeen[] }>({ cmd: 'report' }, (m) => 'updates' in m, 60_000);
+  for (const locker of lockers) locker.close();
+  const byCategory = new Map<string, UpdateSeen[]>();
+  for (const update of updates) {
+    const list = byCategory.get(update.categoryId) ?? [];
+    list.push(update);
+    byCategory.set(update.categoryId, list);
+  }
+  for (const list of byCategory.values()) list.sort((a, b) => a.version - b.version);
+  const latencies: number[] = [];
+  let missing = 0;
+  let incomplete = 0;
+  for (const ack of acks) {
+    const list = byCategory.get(ack.category) ?? [];
+    const match = list.find((u) => u.version >= ack.version);
+    if (!match) {
+      missing++;
+      continue;
+    }
+    if (match.count < members) incomplete++;
+    latencies.push(match.last - ack.at);
+  }
+  const sorted = sortedCopy(latencies);
+  const seconds = (burstEnd - start) / 1000;
+  const perCategory = FAN_CATEGORIES.map((c) => (byCategory.get(c) ?? []).filter((u) => u.first >= start && u.first <= burstEnd + 150).length / seconds);
+  return {
+    locks: acks.length,
+    missing,
+    incomplete,
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    max: sorted[sorted.length - 1] ?? Number.NaN,
+    updatesPerSecondPerCategory: median(perCategory),
+    latencies,
+  };
+}
+
+async function scenario4(): Promise<void> {
+  const members = flags.members;
+  const results: { contract: BurstResult[]; service: BurstResult[] } = { contract: [], service: [] };
+  const targets: Array<['contract' | 'service', Server, Child]> = [];
+  const baselineKind = ctx.amqpUrl ? 'contract' : 'lua';
+  const floor = await up(startReference(ctx, baselineKind, 'fan-floor'));
+  const service = await up(startService(ctx, { name: 'fan-svc' }));
+  for (const [key, server] of [['contract', floor], ['service', service]] as const) {
+    const { child, connectMs } = await socketsProcess(server.url, members, `s4-${key}`, EVENT_ID);
+    log(`4. ${members} members joined to ${server.name} in ${(connectMs / 1000).toFixed(1)} s`);
+    targets.push([key, server, child]);
+  }
+  try {
+    for (let round = 1; round <= flags.rounds; round++) {
+      for (const [key, server, watchers] of targets) {
+        const result = await burst(server, watchers, members, round);
+        results[key].push(result);
+        log(
+          `4. round ${round} ${key.padEnd(8)} ${result.locks} locks: ack→last member p50 ${fmt(result.p50)} ms p99 ${fmt(result.p99)} ms max ${fmt(result.max)} ms, ` +
+            `${fmt(result.updatesPerSecondPerCategory)} updates/s/category${result.missing ? `, ${result.missing} without update` : ''}${result.incomplete ? `, ${result.incomplete} not at every member` : ''}`,
+        );
+      }
+    }
+  } finally {
+    for (const [, server, watchers] of targets) {
+      await closeSockets(watchers);
+      await down(server);
+    }
+  }
+  const m = (list: BurstResult[], key: Exclude<keyof BurstResult, 'latencies'>): number => median(list.map((r) => r[key]));
+  // A serial locker gets few locks through while thousands of sockets are written to: pool every
+  // round's locks for the percentiles rather than take medians of small per-round samples.
+  const pooled = (list: BurstResult[], p: number): number => percentile(sortedCopy(list.flatMap((r) => r.latencies)), p);
+  const svcP99 = pooled(results.service, 99);
+  const floorP99 = pooled(results.contract, 99);
+  const floorName = baselineKind === 'contract' ? 'contract floor' : 'Lua floor (no RabbitMQ)';
+  figures.push(
+    {
+      scenario: 4,
+      figure: `fan-out ack → last of ${members.toLocaleString('en-US')} members, p99 ms (${results.service.reduce((a, r) => a + r.latencies.length, 0)} locks)`,
+      service: fmt(svcP99),
+      baseline: `${floorName} ${fmt(floorP99)}`,
+      ratio: `${fmt(ratio(svcP99, floorP99), 2)}×`,
+      target: '≤ 250 ms',
+      holds: holds(Number.isFinite(svcP99) ? svcP99 <= 250 : undefined),
+    },
+    {
+      scenario: 4,
+      figure: 'fan-out ack → last member, p50 ms',
+      service: fmt(pooled(results.service, 50)),
+      baseline: `${floorName} ${fmt(pooled(results.contract, 50))}`,
+      ratio: `${fmt(ratio(pooled(results.service, 50), pooled(results.contract, 50)), 2)}×`,
+      target: '–',
+      holds: '–',
+    },
+    {
+      scenario: 4,
+      figure: 'availability-updates/s per category (coalesced, 100 ms)',
+      service: fmt(m(results.service, 'updatesPerSecondPerCategory')),
+      baseline: `${floorName} ${fmt(m(results.contract, 'updatesPerSecondPerCategory'))}`,
+      ratio: `${fmt(ratio(m(results.service, 'updatesPerSecondPerCategory'), m(results.contract, 'updatesPerSecondPerCategory')), 2)}×`,
+      target: '≤ 10',
+      holds: '–',
+    },
+  );
+  const lost = results.service.reduce((a, r) => a + r.missing + r.incomplete, 0);
+  notes.push(`4. locks per burst (service, median): ${fmt(m(results.service, 'locks'), 0)} over ${FAN_CATEGORIES.length} categories in ${flags.burstMs / 1000} s; locks whose update did not reach every member: ${lost}`);
+  chart.push({ label: `4. fan-out p99, ${members.toLocaleString('en-US')} members`, value: svcP99, unit: 'ms', target: 250, direction: 'max', baseline: floorP99, baselineLabel: floorName });
+  json.fanout = { members, categories: FAN_CATEGORIES, burstMs: flags.burstMs, results };
+}
+
+// ---------------------------------------------------------------- 5. two instances vs one
+
+async function scenario5(): Promise<void> {
+  const forced = process.env.BENCH_MULTI_INSTANCE;
+  const detected = serviceHasClusterAdapter();
+  if (forced === '0' || (forced !== '1' && !detected)) {
+    const why = forced === '0' ? 'skipped (BENCH_MULTI_INSTANCE=0)' : 'n/a (multi-instance adapter not built yet)';
+    figures.push({ scenario: 5, figure: 'two instances vs one, pairs/s', service: why, baseline: '', ratio: '', target: '(report)', holds: '–' });
+    json.multiInstance = { status: why };
+    return;
+  }
+  const prefix = `bench-${runId}-multi`;
+  const a = await up(startService(ctx, { name: 'multi-a', prefix }));
+  const b = await up(startService(ctx, { name: 'multi-b', prefix }));
+  try {
+    // Does a change on A reach a room member on B? (Without a cluster adapter it cannot.)
+    let crossed = false;
+    const watcher = await LiteSocket.connect({
+      url: b.url,
+      token: signHs256({ sub: 's5-watcher' }, ctx.secret),
+      filter: (raw) => raw.includes('"availability-update"'),
+      onEvent: () => {
+        crossed = true;
+      },
+    });
+    await watcher.request('join-event-room', { eventId: EVENT_ID });
+    const locker = await LiteSocket.connect({ url: a.url, token: signHs256({ sub: 's5-locker' }, ctx.secret) });
+    const lock = await locker.request<{ lockId?: string }>('lock-tickets', { eventId: EVENT_ID, categoryId: HOT, quantity: 1 });
+    await locker.request('unlock-tickets', { lockId: lock.lockId });
+    for (let i = 0; i < 20 && !crossed; i++) await sleep(100);
+    watcher.close();
+    locker.close();
+    if (!crossed) {
+      const why = 'n/a (an update on instance A did not reach a room member on instance B)';
+      figures.push({ scenario: 5, figure: 'two instances vs one, pairs/s', service: why, baseline: '', ratio: '', target: '(report)', holds: '–' });
+      json.multiInstance = { status: why };
+      return;
+    }
+    const one: ClosedLoopResult[] = [];
+    const two: ClosedLoopResult[] = [];
+    for (let round = 1; round <= flags.rounds; round++) {
+      one.push(await closedLoop([a.url], { clients: flags.clients, durationMs: flags.durationMs, userPrefix: `s5-one-r${round}` }));
+      two.push(await closedLoop([a.url, b.url], { clients: flags.clients, durationMs: flags.durationMs, userPrefix: `s5-two-r${round}` }));
+      log(`5. round ${round}: one instance ${fmt(one.at(-1)?.pairsPerSecond ?? Number.NaN, 0)} pairs/s, two ${fmt(two.at(-1)?.pairsPerSecond ?? Number.NaN, 0)} pairs/s`);
+    }
+    const r = median(two.map((t, i) => ratio(t.pairsPerSecond, one[i]?.pairsPerSecond ?? Number.NaN)));
+    figures.push(
+      {
+        scenario: 5,
+        figure: `two instances vs one, pairs/s (${flags.clients} clients split)`,
+        service: fmt(median(two.map((t) => t.pairsPerSecond)), 0),
+        baseline: `one instance ${fmt(median(one.map((t) => t.pairsPerSecond)), 0)}`,
+        ratio: `${fmt(r, 2)}×`,
+        target: '(report)',
+        holds: '–',
+      },
+      {
+        scenario: 5,
+        figure: 'two instances vs one, p99 ms',
+        service: fmt(median(two.map((t) => t.p99)), 2),
+        baseline: `one instance ${fmt(median(one.map((t) => t.p99)), 2)}`,
+        ratio: `${fmt(median(two.map((t, i) => ratio(t.p99, one[i]?.p99 ?? Number.NaN))), 2)}×`,
+        target: '(report)',
+        holds: '–',
+      },
+    );
+    notes.push('5. two cores host both instances, Redis, RabbitMQ and the load generator: a second instance competes for the same CPU, so ≈1× is the expected ceiling here, not scale-out');
+    chart.push({ label: '5. two instances vs one (throughput)', value: r, unit: '×', baseline: 1, baselineLabel: 'one instance' });
+    json.multiInstance = { status: 'measured', one, two, ratio: r };
+  } finally {
+    await down(b);
+    await down(a);
+  }
+}
+
+// ---------------------------------------------------------------- profile
+
+async function profileService(service: Server): Promise<void> {
+  const dir = path.join(RESULTS_DIR, 'profiles');
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `service-${runId}.cpuprofile`);
+  await closedLoop([service.url], { clients: flags.clients, durationMs: flags.durationMs, userPrefix: 'profile' }, async () => {
+    await profileStart(service.child);
+  });
+  await profileStop(service.child, file);
+  const { readFileSync } = await import('node:fs');
+  const summary = summarise(JSON.parse(readFileSync(file, 'utf8')) as Parameters<typeof summarise>[0], 20);
+  json.profile = { file: path.relative(ROOT, file), summary };
+  log(`CPU profile of the service under scenario 1 load: ${path.relative(ROOT, file)}\n${formatSummary(summary)}`);
+}
+
+// ---------------------------------------------------------------- output
+
+function printTable(): string {
+  const header = ['#', 'Figure', 'Service', 'Baseline (same run)', 'Ratio', 'Target', 'Holds'];
+  const rows = figures.map((f) => [String(f.scenario), f.figure, f.service, f.baseline, f.ratio, f.target, f.holds]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]): string => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
+  return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
+}
+
+async function cleanup(): Promise<void> {
+  for (const child of children.splice(0)) await stopChild(child, 2000).catch(() => undefined);
+  for (const server of live.splice(0)) await stopServer(server).catch(() => undefined);
+  const deleted = await cleanRedis(ctx.redisUrl, runId).catch(() => 0);
+  if (orders) await orders.cleanup([...exchanges], [...queues]).catch(() => undefined);
+  log(`cleaned up: ${deleted} Redis keys, ${exchanges.size} exchanges, ${queues.size + (orders ? 1 : 0)} queues`);
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  if (flags.build || !existsSync(SERVICE_MAIN)) {
+    log('npm run build');
+    execSync('npm run build', { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  }
+  if (!(await redisPing(ctx.redisUrl))) throw new Error(`Redis does not answer at ${ctx.redisUrl} (set BENCH_REDIS_URL)`);
+  if (ctx.amqpUrl && !(await amqpReachable(ctx.amqpUrl))) {
+    log(`RabbitMQ does not answer at ${ctx.amqpUrl}: the contract floor and the service's RabbitMQ side are left out`);
+    ctx.amqpUrl = undefined;
+  }
+  writeFileSync(ctx.catalogFile, JSON.stringify({ events: ctx.events }));
+  if (ctx.amqpUrl) orders = await OrdersQueue.create(ctx.amqpUrl, `bench.${runId}.orders`);
+  log(`run ${runId}: ${flags.quick ? 'quick' : 'full'}, ${flags.rounds} rounds, scenarios ${[...flags.only].join(',')}`);
+
+  if (flags.only.has(1) || flags.only.has(2)) {
+    const lua = await up(startReference(ctx, 'lua', 'lua-floor'));
+    const contract = ctx.amqpUrl ? await up(startReference(ctx, 'contract', 'contract-floor')) : undefined;
+    const service = await up(startService(ctx, { name: 'svc' }));
+    if (flags.only.has(1)) {
+      report1(await scenario1(lua, contract, service));
+      if (flags.profile) await profileService(service);
+    }
+    await down(lua);
+    if (contract) await down(contract);
+    if (flags.only.has(2)) await scenario2(service);
+    await down(service);
+  }
+  if (flags.only.has(3)) await scenario3();
+  if (flags.only.has(4)) await scenario4();
+  if (flags.only.has(5)) await scenario5();
+
+  const table = printTable();
+  const minutes = (Date.now() - started) / 60000;
+  const subtitle = `${new Date().toISOString().slice(0, 16)}Z · ${flags.quick ? 'quick' : 'full'} · ${flags.rounds} rounds (medians, A/B alternated) · node ${process.version} · ${minutes.toFixed(1)} min`;
+  console.log(`\nBenchmark ${runId} — ${subtitle}\n\n${table}\n`);
+  for (const note of notes) console.log(`- ${note}`);
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
+  const output = { runId, date: new Date().toISOString(), node: process.version, flags: { ...flags, only: [...flags.only] }, table: figures, notes, ...json };
+  const svg = renderChart('Realtime ticket-lock service — bench', subtitle, chart);
+  for (const name of [stamp, 'latest']) {
+    writeFileSync(path.join(RESULTS_DIR, `${name}.json`), `${JSON.stringify(output, null, 2)}\n`);
+    writeFileSync(path.join(RESULTS_DIR, `${name}.svg`), `${svg}\n`);
+  }
+  console.log(`\nwritten: bench/results/${stamp}.json, bench/results/${stamp}.svg (and latest.*)`);
+}
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    log(`${signal}: stopping`);
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+
+main()
+  .then(cleanup)
+  .then(() => process.exit(0))
+  .catch(async (error: unknown) => {
+    console.error(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    await cleanup();
+    process.exit(1);
+  });

@@ -1,0 +1,191 @@
+// Artillery processor for the load scenarios (CommonJS: artillery loads processors with require).
+// The socket is the one artillery's Socket.IO engine opened for the virtual user: context.sockets[''].
+/* global require, module, process, setTimeout, clearTimeout, Buffer */
+/* eslint-disable @typescript-eslint/no-require-imports */
+'use strict';
+
+const { randomUUID } = require('node:crypto');
+
+function socketOf(context) {
+  return context.sockets && context.sockets[''];
+}
+
+/** Emits with an acknowledgement; resolves with the ack payload and its latency in ms. */
+function request(socket, event, data, timeoutMs = 10_000) {
+  return new Promise((resolve) => {
+    const started = process.hrtime.bigint();
+    let done = false;
+    const timer = setTimeout(() => {
+      if (done) return;
+      done = true;
+      resolve({ answer: { success: false, code: 'ACK_TIMEOUT' }, ms: timeoutMs });
+    }, timeoutMs);
+    socket.emit(event, data, (answer) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      resolve({ answer, ms: Number(process.hrtime.bigint() - started) / 1e6 });
+    });
+  });
+}
+
+// ---- browsing crowd ----
+
+function countUpdates(context, events, next) {
+  const socket = socketOf(context);
+  context.vars.updates = 0;
+  if (socket) {
+    socket.on('availability-update', () => {
+      context.vars.updates++;
+      events.emit('counter', 'browse.updates_received', 1);
+    });
+  }
+  next();
+}
+
+function reportUpdates(context, events, next) {
+  events.emit('histogram', 'browse.updates_per_viewer', context.vars.updates || 0);
+  next();
+}
+
+async function lockAndReleaseAsync(context, events) {
+  const socket = socketOf(context);
+  if (!socket) return;
+  const categoryId = Math.random() < 0.5 ? 'ack' : 'orders';
+  const lock = await request(socket, 'lock-tickets', { eventId: context.vars.eventId, categoryId, quantity: 1 });
+  events.emit('histogram', 'browse.lock_ack_ms', lock.ms);
+  if (!lock.answer || !lock.answer.success) {
+    events.emit('counter', `browse.lock_refused.${(lock.answer && lock.answer.code) || 'UNKNOWN'}`, 1);
+    return;
+  }
+  await new Promise((resolve) => setTimeout(resolve, 300 + Math.random() * 700));
+  const unlock = await request(socket, 'unlock-tickets', { lockId: lock.answer.lockId });
+  events.emit('histogram', 'browse.unlock_ack_ms', unlock.ms);
+}
+
+function lockAndRelease(context, events, next) {
+  lockAndReleaseAsync(context, events).then(() => next(), (error) => next(error));
+}
+
+// ---- flash sale ----
+
+async function raceForDropAsync(context, events) {
+  const socket = socketOf(context);
+  if (!socket) throw new Error('no socket');
+  const quantity = Math.random() < 0.7 ? 1 : 2;
+  const { answer, ms } = await request(socket, 'lock-tickets', {
+    eventId: context.vars.eventId,
+    categoryId: 'drop',
+    quantity,
+    requestId: randomUUID(),
+  });
+  events.emit('histogram', 'flash.lock_ack_ms', ms);
+  if (answer && answer.success) {
+    context.vars.lockId = answer.lockId;
+    context.vars.quantity = answer.quantity;
+    events.emit('counter', 'flash.granted', 1);
+    events.emit('counter', 'flash.tickets_granted', answer.quantity);
+  } else {
+    events.emit('counter', `flash.refused.${(answer && answer.code) || 'UNKNOWN'}`, 1);
+  }
+}
+
+function raceForDrop(context, events, next) {
+  raceForDropAsync(context, events).then(() => next(), (error) => next(error));
+}
+
+/** One winner in four changes their mind and gives the tickets back (they go to the next buyers). */
+async function maybeGiveBackAsync(context, events) {
+  const socket = socketOf(context);
+  if (!socket || !context.vars.lockId || Math.random() >= 0.25) return;
+  const { answer, ms } = await request(socket, 'unlock-tickets', { lockId: context.vars.lockId });
+  events.emit('histogram', 'flash.unlock_ack_ms', ms);
+  if (answer && answer.success) events.emit('counter', 'flash.tickets_released', answer.releasedQuantity);
+  else events.emit('counter', `flash.unlock_failed.${(answer && answer.code) || 'UNKNOWN'}`, 1);
+}
+
+function maybeGiveBack(context, events, next) {
+  maybeGiveBackAsync(context, events).then(() => next(), (error) => next(error));
+}
+
+// ---- Orders stream over RabbitMQ ----
+
+let rabbit; // one connection per artillery worker: { channel, replyQueue, pending, ready }
+
+function rabbitSession(events) {
+  if (rabbit) return rabbit.ready;
+  const url = process.env.LOAD_RABBITMQ_URL;
+  if (!url) return Promise.reject(new Error('LOAD_RABBITMQ_URL is not set'));
+  // amqplib from the project's own node_modules (this file lives in the project).
+  const amqp = require('amqplib');
+  rabbit = { pending: new Map() };
+  rabbit.ready = (async () => {
+    const connection = await amqp.connect(url);
+    // Never keep an artillery worker alive for this connection.
+    if (connection.connection && connection.connection.stream) connection.connection.stream.unref();
+    const channel = await connection.createChannel();
+    const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true });
+    await channel.consume(queue, (message) => {
+      if (!message) return;
+      const waiter = rabbit.pending.get(message.properties.correlationId);
+      if (waiter) {
+        rabbit.pending.delete(message.properties.correlationId);
+        waiter(JSON.parse(message.content.toString('utf8')));
+      }
+    }, { noAck: true });
+    // The lifecycle events Orders would consume: count them by routing key.
+    const exchange = process.env.LOAD_LOCK_EVENTS_EXCHANGE || 'ticket_locks';
+    const { queue: lifecycle } = await channel.assertQueue('', { exclusive: true, autoDelete: true });
+    await channel.assertExchange(exchange, 'topic', { durable: true });
+    await channel.bindQueue(lifecycle, exchange, 'ticket-lock.*');
+    await channel.consume(lifecycle, (message) => {
+      if (message) events.emit('counter', `orders.lifecycle_events.${message.fields.routingKey}`, 1);
+    }, { noAck: true });
+    rabbit.channel = channel;
+    rabbit.replyQueue = queue;
+  })();
+  return rabbit.ready;
+}
+
+async function confirmOverRabbitAsync(context, events) {
+  await rabbitSession(events);
+  const lockId = context.vars.lockId;
+  if (!lockId) return;
+  const id = randomUUID();
+  const orderId = `order-${randomUUID()}`;
+  const started = process.hrtime.bigint();
+  const reply = await new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      rabbit.pending.delete(id);
+      resolve({ response: { success: false, code: 'RPC_TIMEOUT' } });
+    }, 10_000);
+    rabbit.pending.set(id, (packet) => {
+      clearTimeout(timer);
+      resolve(packet);
+    });
+    const body = { pattern: 'confirm-ticket-lock', data: { lockId, orderId }, id };
+    rabbit.channel.sendToQueue(process.env.LOAD_REALTIME_QUEUE || 'realtime_queue', Buffer.from(JSON.stringify(body)), {
+      replyTo: rabbit.replyQueue,
+      correlationId: id,
+      contentType: 'application/json',
+      persistent: true,
+    });
+  });
+  events.emit('histogram', 'orders.confirm_ms', Number(process.hrtime.bigint() - started) / 1e6);
+  const response = reply && reply.response;
+  if (response && response.success) events.emit('counter', 'orders.confirmed', 1);
+  else events.emit('counter', `orders.failed.${(response && response.code) || (reply && reply.err ? 'ERROR' : 'UNKNOWN')}`, 1);
+}
+
+function confirmOverRabbit(context, events, next) {
+  confirmOverRabbitAsync(context, events).then(() => next(), (error) => next(error));
+}
+
+module.exports = {
+  countUpdates,
+  reportUpdates,
+  lockAndRelease,
+  raceForDrop,
+  maybeGiveBack,
+  confirmOverRabbit,
+};
