@@ -64,21 +64,19 @@ describe('faults: Redis and RabbitMQ cut and restored under load', () => {
 
   beforeAll(async () => {
     broker = await TestBroker.open();
-    for (const queue of [names.realtimeQueue, `${names.realtimeQueue}.dead-letter`]) broker.track(queue);
+    broker.trackRealtimeQueue(names.realtimeQueue);
     broker.trackExchange(names.exchange);
     // The service reaches Redis (store, adapter, rate limiter, outbox) and RabbitMQ (consumer,
     // lifecycle publisher) only through these proxies; the test's own connections go direct.
-    const redis = new URL(TEST_REDIS_URL);
-    redisProxy = await new TcpProxy(redis.hostname, Number(redis.port || 6379)).start();
-    redis.host = `127.0.0.1:${redisProxy.port}`;
-    const rabbit = new URL(TEST_RABBITMQ_URL);
-    rmqProxy = await new TcpProxy(rabbit.hostname, Number(rabbit.port || 5672)).start();
-    rabbit.host = `127.0.0.1:${rmqProxy.port}`;
+    const redis = await TcpProxy.inFrontOf(TEST_REDIS_URL, 6379);
+    const rabbit = await TcpProxy.inFrontOf(TEST_RABBITMQ_URL, 5672);
+    redisProxy = redis.proxy;
+    rmqProxy = rabbit.proxy;
     app = await startApp({
       catalog: CATALOG,
       env: {
-        ...rmqEnv(names, rabbit.toString()),
-        REDIS_URL: redis.toString(),
+        ...rmqEnv(names, rabbit.url),
+        REDIS_URL: redis.url,
         EVENTS_SOURCE: 'catalog',
         // On, so that it is in the path of every request during the outages too, but never reached.
         RATE_LIMIT_PER_MINUTE: '100000',

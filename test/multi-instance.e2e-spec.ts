@@ -44,7 +44,8 @@ describe('two instances with Redis and RabbitMQ', () => {
 
   beforeAll(async () => {
     broker = await TestBroker.open();
-    for (const queue of [names.realtimeQueue, `${names.realtimeQueue}.dead-letter`, queueOfB, `${queueOfB}.dead-letter`]) broker.track(queue);
+    broker.trackRealtimeQueue(names.realtimeQueue);
+    broker.trackRealtimeQueue(queueOfB);
     created = await broker.bindLockEvents(names.exchange, 'ticket-lock.created');
     const env = { ...rmqEnv(names), REDIS_KEY_PREFIX: prefix, EVENTS_SOURCE: 'catalog' };
     a = await startApp({ env });

@@ -45,7 +45,8 @@ describe('RabbitMQ: the Events service as availability source', () => {
 
   beforeAll(async () => {
     broker = await TestBroker.open();
-    for (const queue of [names.eventsQueue, names.realtimeQueue, `${names.realtimeQueue}.dead-letter`]) broker.track(queue);
+    broker.track(names.eventsQueue);
+    broker.trackRealtimeQueue(names.realtimeQueue);
     broker.trackExchange(names.exchange);
     events = await FakeEventsService.start(names.eventsQueue, answer);
     app = await start();

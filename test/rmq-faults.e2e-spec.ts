@@ -20,12 +20,11 @@ describe('RabbitMQ: a fault requeues the message', () => {
 
   beforeAll(async () => {
     broker = await TestBroker.open();
-    for (const queue of [names.realtimeQueue, `${names.realtimeQueue}.dead-letter`]) broker.track(queue);
+    broker.trackRealtimeQueue(names.realtimeQueue);
     broker.trackExchange(names.exchange);
-    const redis = new URL(TEST_REDIS_URL);
-    redisProxy = await new TcpProxy(redis.hostname, Number(redis.port || 6379)).start();
-    redis.host = `127.0.0.1:${redisProxy.port}`;
-    app = await startApp({ env: { ...rmqEnv(names), EVENTS_SOURCE: 'catalog', REDIS_URL: redis.toString() } });
+    const redis = await TcpProxy.inFrontOf(TEST_REDIS_URL, 6379);
+    redisProxy = redis.proxy;
+    app = await startApp({ env: { ...rmqEnv(names), EVENTS_SOURCE: 'catalog', REDIS_URL: redis.url } });
     orders = await ordersClient(names.realtimeQueue);
   });
   afterEach(() => closeAll());
@@ -76,7 +75,7 @@ describe('RabbitMQ: late confirm', () => {
 
   beforeAll(async () => {
     broker = await TestBroker.open();
-    for (const queue of [names.realtimeQueue, `${names.realtimeQueue}.dead-letter`]) broker.track(queue);
+    broker.trackRealtimeQueue(names.realtimeQueue);
     broker.trackExchange(names.exchange);
     // 1.2 s locks; the sweep stays out of the way (exact expiry does not need it).
     app = await startApp({ env: { ...rmqEnv(names), EVENTS_SOURCE: 'catalog', LOCK_DURATION_MINUTES: '0.02', CLEANUP_INTERVAL_MINUTES: '10' } });
@@ -109,7 +108,7 @@ describe('RabbitMQ: a queue that cannot be consumed', () => {
   it('is reported by /ready instead of crashing the service', async () => {
     const names = rmqNames('rmq-conflict');
     const broker = await TestBroker.open();
-    for (const queue of [names.realtimeQueue, `${names.realtimeQueue}.dead-letter`]) broker.track(queue);
+    broker.trackRealtimeQueue(names.realtimeQueue);
     broker.trackExchange(names.exchange);
     // Declared by someone else with an argument the service does not repeat: its declaration is refused.
     await broker.rawChannel.assertQueue(names.realtimeQueue, { durable: true, arguments: { 'x-max-length': 10 } });

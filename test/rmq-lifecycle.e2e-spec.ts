@@ -33,13 +33,12 @@ describe('RabbitMQ: lifecycle events through the outbox', () => {
 
   beforeAll(async () => {
     broker = await TestBroker.open();
-    for (const queue of [names.realtimeQueue, `${names.realtimeQueue}.dead-letter`]) broker.track(queue);
+    broker.trackRealtimeQueue(names.realtimeQueue);
     received = await broker.bindLockEvents(names.exchange);
     // The service reaches RabbitMQ only through this proxy, so the test can take the broker away from it.
-    const target = new URL(TEST_RABBITMQ_URL);
-    proxy = await new TcpProxy(target.hostname, Number(target.port || 5672)).start();
-    target.host = `127.0.0.1:${proxy.port}`;
-    app = await startApp({ env: { ...rmqEnv(names, target.toString()), EVENTS_SOURCE: 'catalog' } });
+    const target = await TcpProxy.inFrontOf(TEST_RABBITMQ_URL, 5672);
+    proxy = target.proxy;
+    app = await startApp({ env: { ...rmqEnv(names, target.url), EVENTS_SOURCE: 'catalog' } });
   });
   afterEach(() => closeAll());
   afterAll(async () => {
@@ -95,7 +94,7 @@ describe('RabbitMQ: lifecycle events without Redis', () => {
 
   beforeAll(async () => {
     broker = await TestBroker.open();
-    for (const queue of [names.realtimeQueue, `${names.realtimeQueue}.dead-letter`]) broker.track(queue);
+    broker.trackRealtimeQueue(names.realtimeQueue);
     received = await broker.bindLockEvents(names.exchange);
     app = await startApp({ env: { ...rmqEnv(names), EVENTS_SOURCE: 'catalog', REDIS_URL: undefined } });
   });

@@ -25,7 +25,7 @@ describe('RabbitMQ: Orders, pushes, dead letters, lifecycle events', () => {
 
   beforeAll(async () => {
     broker = await TestBroker.open();
-    for (const queue of [names.realtimeQueue, `${names.realtimeQueue}.dead-letter`]) broker.track(queue);
+    broker.trackRealtimeQueue(names.realtimeQueue);
     // Bound before the app starts: every lifecycle event of this file is collected.
     lifecycle = await broker.bindLockEvents(names.exchange);
     app = await startApp({ env: { ...rmqEnv(names), EVENTS_SOURCE: 'catalog' } });

@@ -88,6 +88,12 @@ export class TestBroker {
     this.queues.add(queue);
   }
 
+  /** A service's `REALTIME_QUEUE` and the dead-letter queue it declares beside it. */
+  trackRealtimeQueue(queue: string): void {
+    this.track(queue);
+    this.track(`${queue}.dead-letter`);
+  }
+
   trackExchange(exchange: string): void {
     this.exchanges.add(exchange);
   }

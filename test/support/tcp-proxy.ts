@@ -22,6 +22,17 @@ export class TcpProxy {
     private targetPort: number,
   ) {}
 
+  /**
+   * A started proxy in front of the server a URL names, and the same URL pointing at the proxy
+   * (credentials, database and path kept), for handing to the service under test.
+   */
+  static async inFrontOf(rawUrl: string, defaultPort: number): Promise<{ proxy: TcpProxy; url: string }> {
+    const url = new URL(rawUrl);
+    const proxy = await new TcpProxy(url.hostname, Number(url.port || defaultPort)).start();
+    url.host = `127.0.0.1:${proxy.port}`;
+    return { proxy, url: url.toString() };
+  }
+
   async start(): Promise<this> {
     this.server = createServer((client) => this.accept(client));
     await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
