@@ -352,12 +352,16 @@ function report1(s1: Scenario1): void {
  * Which commands clients sent (not those a Lua script ran), in the bench's db, per source address:
  * MONITOR marks script-internal commands with the source `lua`, which `INFO commandstats` mixes in.
  */
-async function monitorWindow(url: string, db: string): Promise<{ stop: () => Promise<{ client: Map<string, number>; lua: number; bySource: Map<string, Map<string, number>> }> }> {
+async function monitorWindow(
+  url: string,
+  db: string,
+): Promise<{ stop: () => Promise<{ client: Map<string, number>; lua: number; luaByName: Map<string, number>; bySource: Map<string, Map<string, number>> }> }> {
   // A raw connection: MONITOR lines are `+<time> [<db> <source>] "<command>" …`.
   const target = new URL(url);
   const socket = createConnection({ host: target.hostname, port: Number(target.port || 6379) });
   const client = new Map<string, number>();
   const bySource = new Map<string, Map<string, number>>();
+  const luaByName = new Map<string, number>();
   let lua = 0;
   let rest = '';
   socket.setEncoding('utf8');
@@ -372,6 +376,7 @@ async function monitorWindow(url: string, db: string): Promise<{ stop: () => Pro
       const name = (match[3] ?? '').toLowerCase();
       if (source === 'lua') {
         lua++;
+        luaByName.set(name, (luaByName.get(name) ?? 0) + 1);
         continue;
       }
       if (name === 'info' || name === 'monitor') continue;
@@ -392,7 +397,7 @@ async function monitorWindow(url: string, db: string): Promise<{ stop: () => Pro
     stop: async () => {
       await sleep(100);
       socket.destroy();
-      return { client, lua, bySource };
+      return { client, lua, luaByName, bySource };
     },
   };
 }
@@ -406,6 +411,7 @@ async function scenario2(service: Server): Promise<void> {
   const statsPerOp: Array<Map<string, number>> = [];
   const monitorPerOp: Array<Map<string, number>> = [];
   const luaPerOp: number[] = [];
+  const luaPublishPerOp: number[] = [];
   const connectionsSeen: number[] = [];
   const rounds = Math.max(3, flags.rounds);
   try {
@@ -441,6 +447,7 @@ async function scenario2(service: Server): Promise<void> {
       if (seen) {
         monitorPerOp.push(new Map([...seen.client].map(([k, v]) => [k, v / ops])));
         luaPerOp.push(seen.lua / ops);
+        luaPublishPerOp.push((seen.luaByName.get('publish') ?? 0) / ops);
         connectionsSeen.push(seen.bySource.size);
       }
       log(
@@ -474,7 +481,7 @@ async function scenario2(service: Server): Promise<void> {
     },
     {
       scenario: 2,
-      figure: 'Redis commands sent per lock/unlock by the request path (+ PUBLISH)',
+      figure: 'Redis commands sent per lock/unlock by the request path (incl. PUBLISH)',
       service: fmt(requestPath, 2),
       baseline: 'Lua floor 1',
       ratio: `${fmt(requestPath, 2)}×`,
@@ -493,7 +500,7 @@ async function scenario2(service: Server): Promise<void> {
   );
   notes.push(
     `2. commands sent to Redis per lock or unlock, INFO commandstats load − idle, median of ${statsPerOp.length} windows: ${describe(stats)}` +
-      (monitorPerOp.length ? `; MONITOR on db ${db} agrees: ${describe(monitored)} from ${median(connectionsSeen)} connections; inside the scripts (not round trips): ${fmt(median(luaPerOp))} commands per op` : ''),
+      (monitorPerOp.length ? `; MONITOR on db ${db} agrees: ${describe(monitored)} from ${median(connectionsSeen)} connections; inside the scripts (not round trips): ${fmt(median(luaPerOp))} commands per op, of which PUBLISH ${fmt(median(luaPublishPerOp), 2)}` : ''),
   );
   chart.push({ label: '2. Redis commands / op (request path)', value: requestPath, unit: '', target: 1, direction: 'max', baseline: 1, baselineLabel: 'Lua floor' });
   json.roundTrips = {
@@ -501,6 +508,7 @@ async function scenario2(service: Server): Promise<void> {
     commandstatsPerOp: Object.fromEntries(stats),
     monitorPerOp: Object.fromEntries(monitored),
     luaInternalPerOp: median(luaPerOp),
+    luaPublishPerOp: median(luaPublishPerOp),
     awaitedPerOp: awaited,
     requestPathPerOp: requestPath,
     totalPerOp: total,

@@ -158,4 +158,6 @@ export interface SocketData {
 
 /** Rooms: one per event (availability) and one per user (owner notifications, all tabs). */
 export const eventRoom = (eventId: CatalogId): string => `event:${idKey(eventId)}`;
+/** The event id (key form) an {@link eventRoom} is named after; `undefined` for any other room. */
+export const eventIdOfRoom = (room: string): string | undefined => (room.startsWith('event:') ? room.slice(6) : undefined);
 export const userRoom = (userId: string): string => `user:${userId}`;

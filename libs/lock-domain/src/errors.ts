@@ -1,12 +1,4 @@
-import type { Availability } from './availability.js';
-import type { LockTransition } from './lock-store.js';
-
-/** What a store call recorded before refusing: the expiry of a due lock it touched, nothing else. */
-export interface RefusalChanges {
-  now: number;
-  transitions: LockTransition[];
-  availability: Availability[];
-}
+import type { LockChanges } from './lock-store.js';
 
 /** Every error code of CONTRACT §2. Codes are for programs, messages for people. */
 export const ERROR_CODES = [
@@ -68,7 +60,7 @@ export class LockError extends Error {
      * Set by the stores when the refused call still recorded a due lock's expiry (unlock, extend,
      * late confirm of a lock past `expiresAt`), so the owner hears of it exactly once.
      */
-    readonly changes?: RefusalChanges,
+    readonly changes?: LockChanges,
   ) {
     super(message);
   }

@@ -5,6 +5,9 @@ import type { Hold, LockRecord } from './lock.js';
 /** DI token for the {@link LockStore} (Nest binds the Redis or the in-process implementation to it). */
 export const LOCK_STORE = Symbol('LOCK_STORE');
 
+/** DI token for the {@link LockChangeFeed}, or `null` when the store is not shared (in-process). */
+export const LOCK_CHANGE_FEED = Symbol('LOCK_CHANGE_FEED');
+
 /** The rules a store enforces; parsed from configuration once. */
 export interface LockPolicy {
   /** How long a new or extended lock holds (`LOCK_DURATION_MINUTES`). */
@@ -31,17 +34,21 @@ export interface LockTransition {
   lock: LockRecord;
 }
 
+/** What one store call changed, taken inside its atomic step at the store's instant `now`. */
+export interface LockChanges {
+  now: number;
+  /** Transitions recorded by the call, in order. Empty for reads. */
+  transitions: LockTransition[];
+  /** Fresh counts of every category whose counts the call changed. Empty for reads. */
+  availability: Availability[];
+}
+
 /**
  * What every store call answers: its value, read at one instant `now` (the store's clock, i.e.
- * Redis `TIME` for the Redis store), plus what the call changed, taken inside the same atomic step.
+ * Redis `TIME` for the Redis store), plus what the call changed.
  */
-export interface StoreReply<T> {
-  now: number;
+export interface StoreReply<T> extends LockChanges {
   value: T;
-  /** Transitions recorded by this call, in order. Empty for reads. */
-  transitions: LockTransition[];
-  /** Fresh counts of every category whose counts this call changed. Empty for reads. */
-  availability: Availability[];
 }
 
 export interface LockRequest {
@@ -164,4 +171,25 @@ export interface LockStore {
   ping(): Promise<boolean>;
 
   close(): Promise<void>;
+}
+
+/** Callbacks of a {@link LockChangeFeed} subscription. */
+export interface LockChangeListener {
+  /** Changes another instance committed, in the order the store made them. */
+  changes(changes: LockChanges): void;
+  /**
+   * The feed was cut and is back: changes made meanwhile were not delivered (the feed is
+   * at-most-once), so state derived from it (counts on screens) should be read afresh.
+   */
+  gap(): void;
+}
+
+/**
+ * The changes *other* instances sharing a store commit, announced by the store itself in the same
+ * atomic step (so no caller has to send them, and none can forget to). A caller learns its own
+ * changes from its replies; the feed never echoes them back.
+ */
+export interface LockChangeFeed {
+  /** Starts delivery; resolves once subscribed. The returned function ends it. */
+  subscribe(listener: LockChangeListener): Promise<() => Promise<void>>;
 }

@@ -3,7 +3,7 @@ import { Logger, type INestApplicationContext, type WsMessageHandler } from '@ne
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { Redis } from 'ioredis';
-import type { Observable } from 'rxjs';
+import { isObservable, type Observable } from 'rxjs';
 import { Server, type Namespace, type ServerOptions, type Socket } from 'socket.io';
 import type { AppConfig } from '#config';
 import { REALTIME_NAMESPACE } from './socket-types.js';
@@ -107,26 +107,32 @@ export class RealtimeIoAdapter extends IoAdapter {
    * bytes. One plain listener per message and socket; the last argument is the acknowledgement when it is a
    * function, a single argument is the payload, several arguments arrive as an array (and fail
    * validation). A value a handler returns is sent back like Nest does: `{ event, data }` as an emit,
-   * anything else through the ack unless the handler answers itself (`@Ack()`).
+   * anything else through the ack unless the handler answers itself (`@Ack()`). Nest's `transform`
+   * (an Observable per message) is bypassed: handlers answer through a promise, which is awaited
+   * directly; an Observable a handler returns is still subscribed.
    */
-  override bindMessageHandlers(client: NestSocket, handlers: WsMessageHandler[], transform: (data: unknown) => Observable<unknown>): void {
+  override bindMessageHandlers(client: NestSocket, handlers: WsMessageHandler[], _transform: (data: unknown) => Observable<unknown>): void {
     const socket = client;
+    const fail = (error: unknown): void => this.logger.error(error);
     for (const { message, callback, isAckHandledManually } of handlers) {
       socket.on(String(message), (...args: unknown[]) => {
         const ack = typeof args[args.length - 1] === 'function' ? (args.pop() as (response: unknown) => void) : undefined;
         const data = args.length <= 1 ? args[0] : args;
+        const answer = (response: unknown): void => {
+          if (isObservable(response)) {
+            response.subscribe({ next: answer, error: fail });
+          } else if (response !== undefined && response !== null) {
+            if (isEventResponse(response)) socket.emit(response.event, response.data);
+            else if (!isAckHandledManually && ack) ack(response);
+          }
+        };
         // A throw here would escape Socket.IO's dispatch and crash the process; log it instead.
         try {
-          transform(callback(data, ack)).subscribe({
-            next: (response) => {
-              if (response === undefined || response === null) return;
-              if (isEventResponse(response)) socket.emit(response.event, response.data);
-              else if (!isAckHandledManually && ack) ack(response);
-            },
-            error: (error: unknown) => this.logger.error(error),
-          });
+          const result: unknown = callback(data, ack);
+          if (result instanceof Promise) result.then(answer, fail);
+          else answer(result);
         } catch (error) {
-          this.logger.error(error);
+          fail(error);
         }
       });
     }

@@ -1,19 +1,14 @@
 import { Injectable } from '@nestjs/common';
-import type { Availability, LockTransition } from '#lock-domain';
-
-/** What one store call changed: the transitions it recorded and the fresh counts it read. */
-export interface LockChanges {
-  now: number;
-  transitions: LockTransition[];
-  availability: Availability[];
-}
+import type { LockChanges } from '#lock-domain';
 
 export type LockChangesListener = (changes: LockChanges) => void;
 
 /**
- * In-process fan-out of store changes to whoever tells the world (the gateway's notifications
- * and coalesced availability broadcasts). Listeners are synchronous and must not throw: a failing
- * listener is isolated so one bad subscriber cannot break a lock request.
+ * In-process fan-out of the changes this instance's own store calls made, to whoever tells the
+ * world (the gateway's notifications and availability broadcasts, the lifecycle-event relay).
+ * Other instances' changes arrive through the store's change feed instead. Listeners are
+ * synchronous and must not throw: a failing listener is isolated so one bad subscriber cannot break
+ * a lock request.
  */
 @Injectable()
 export class LockChangesBus {

@@ -1,8 +1,9 @@
 import { Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { APP_CONFIG, type AppConfig } from '#config';
-import { LOCK_STORE, type LockStore } from '#lock-domain';
-import { InProcessLockStore, RedisLockStore } from '#lock-store';
+import { LOCK_CHANGE_FEED, LOCK_STORE, type LockChangeFeed, type LockStore } from '#lock-domain';
+import { InProcessLockStore, RedisLockChangeFeed, RedisLockStore } from '#lock-store';
+import { INSTANCE_ID } from '../observability/instance-id.js';
 import { Metrics } from '../observability/metrics.js';
 
 /** DI token for the shared ioredis connection (absent in zero-configuration mode). */
@@ -10,7 +11,8 @@ export const REDIS = Symbol('REDIS');
 
 /**
  * Binds {@link LOCK_STORE}: the Redis store when `REDIS_URL` is set, else the in-process store
- * (zero-configuration mode, one instance only).
+ * (zero-configuration mode, one instance only). With Redis, {@link LOCK_CHANGE_FEED} brings the
+ * changes other instances make (their scripts announce them); without, it is `null`.
  */
 @Module({
   providers: [
@@ -50,8 +52,8 @@ export const REDIS = Symbol('REDIS');
     },
     {
       provide: LOCK_STORE,
-      inject: [APP_CONFIG, REDIS],
-      useFactory: (config: AppConfig, redis: Redis | null): LockStore => {
+      inject: [APP_CONFIG, REDIS, INSTANCE_ID],
+      useFactory: (config: AppConfig, redis: Redis | null, instanceId: string): LockStore => {
         const logger = new Logger('LockStore');
         if (redis) {
           logger.log(`Redis lock store at ${redactUrl(config.redisUrl ?? '')}`);
@@ -60,14 +62,29 @@ export const REDIS = Symbol('REDIS');
             policy: config.lock,
             keyPrefix: config.redisKeyPrefix,
             outbox: config.rabbitmqUrl !== undefined,
+            origin: instanceId,
           });
         }
         logger.warn('REDIS_URL is not set: in-process lock store (zero-configuration mode, single instance only)');
         return new InProcessLockStore(config.lock);
       },
     },
+    {
+      provide: LOCK_CHANGE_FEED,
+      inject: [APP_CONFIG, REDIS, INSTANCE_ID],
+      useFactory: (config: AppConfig, redis: Redis | null, instanceId: string): LockChangeFeed | null => {
+        if (!redis) return null;
+        const logger = new Logger('LockChangeFeed');
+        return new RedisLockChangeFeed({
+          redis,
+          keyPrefix: config.redisKeyPrefix,
+          origin: instanceId,
+          onError: (error) => logger.warn(`change feed: ${error.message}`),
+        });
+      },
+    },
   ],
-  exports: [LOCK_STORE, REDIS],
+  exports: [LOCK_STORE, LOCK_CHANGE_FEED, REDIS],
 })
 export class LockStoreModule implements OnApplicationShutdown {
   constructor(

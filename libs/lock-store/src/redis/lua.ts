@@ -3,8 +3,13 @@
  * followed by one operation's body; one call = one EVALSHA = one atomic step.
  *
  * Calling convention: KEYS[1] = `{prefix}` (every key is derived from it, see redis-keys.ts);
- * ARGV[1..6] = lockDurationMs, maxLifetimeMs, maxActiveLocksPerUser, maxTicketsPerLock,
- * retentionMs, outbox ('1'/'0'); the operation's own arguments follow, read with `X(i)`.
+ * ARGV[1..7] = lockDurationMs, maxLifetimeMs, maxActiveLocksPerUser, maxTicketsPerLock,
+ * retentionMs, outbox ('1'/'0'), origin ('' = do not announce); the operation's own arguments
+ * follow, read with `X(i)`.
+ *
+ * With an origin, a call that changed anything also PUBLISHes `<origin> {now, transitions,
+ * availability}` on `{prefix}:changes` from inside the script: other instances learn of every
+ * change without the caller sending a second command (see redis-change-feed.ts).
  *
  * Replies are one JSON string `{now, value | error[, status], transitions, availability}`, built
  * by hand: cjson prints numbers with 14 significant digits and empty tables as `{}`, so numbers go
@@ -15,7 +20,7 @@
 import { KEY } from './redis-keys.js';
 
 /** Where an operation's own arguments start in ARGV. */
-export const HEADER_ARGS = 6;
+export const HEADER_ARGS = 7;
 
 const PRELUDE = /* lua */ `
 local P = KEYS[1]
@@ -25,6 +30,7 @@ local MAXACTIVE = tonumber(ARGV[3])
 local MAXTICKETS = tonumber(ARGV[4])
 local RETAIN = tonumber(ARGV[5])
 local OUTBOX = ARGV[6] == '1'
+local ORIGIN = ARGV[7]
 local function X(i) return ARGV[${HEADER_ARGS} + i] end
 
 -- Redis time, so instances with skewed clocks agree.
@@ -40,6 +46,7 @@ local K_STATS = P .. ':${KEY.stats}'
 local K_USERS = P .. ':${KEY.users}'
 local K_CATS = P .. ':${KEY.cats}'
 local K_OUTBOX = P .. ':${KEY.outbox}'
+local K_CHANGES = P .. ':${KEY.changes}'
 local function kEvent(ek) return P .. ':${KEY.event}:' .. ek end
 local function kEventCats(ek) return P .. ':${KEY.eventCats}:' .. ek end
 local function catRef(ek, ck) return #ek .. ':' .. ek .. ':' .. ck end
@@ -193,8 +200,11 @@ local function finish(part)
   applyBumps()
   local av = {}
   for _, r in ipairs(CHANGED_LIST) do av[#av + 1] = availJson(r) end
-  return '{"now":' .. NOWS .. ',' .. part .. ',"transitions":[' .. table.concat(TRANS, ',')
-    .. '],"availability":[' .. table.concat(av, ',') .. ']}'
+  local changes = '"transitions":[' .. table.concat(TRANS, ',') .. '],"availability":[' .. table.concat(av, ',') .. ']}'
+  if ORIGIN ~= '' and (#TRANS > 0 or #av > 0) then
+    redis.call('PUBLISH', K_CHANGES, ORIGIN .. ' {"now":' .. NOWS .. ',' .. changes)
+  end
+  return '{"now":' .. NOWS .. ',' .. part .. ',' .. changes
 end
 local function ok(valueJson) return finish('"value":' .. valueJson) end
 -- A refusal; transitions recorded before it (a due lock's expiry) still travel with it.

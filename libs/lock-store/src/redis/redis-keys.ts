@@ -42,6 +42,8 @@ export const KEY = {
   cats: 'cats',
   /** STREAM of lifecycle events for the RabbitMQ relay (only with `outbox: true`). */
   outbox: 'outbox',
+  /** Pub/sub CHANNEL (not a key) every change is announced on (only with an `origin`). */
+  changes: 'changes',
 } as const;
 
 /** `{prefix}`: the hash-tagged base every key starts with. */
@@ -53,6 +55,10 @@ export function outboxKey(prefix: string): string {
   return `${keyBase(prefix)}:${KEY.outbox}`;
 }
 
+export function changesChannel(prefix: string): string {
+  return `${keyBase(prefix)}:${KEY.changes}`;
+}
+
 export function lockKey(prefix: string, lockId: string): string {
   return `${keyBase(prefix)}:${KEY.lock}:${lockId}`;
 }
@@ -60,4 +66,9 @@ export function lockKey(prefix: string, lockId: string): string {
 /** A prefix must not carry its own braces (it would move the hash tag). */
 export function isValidPrefix(prefix: string): boolean {
   return /^[^{}\s]{1,64}$/.test(prefix);
+}
+
+/** An announcing instance's id: it leads each message, up to the first space. */
+export function isValidOrigin(origin: string): boolean {
+  return /^\S{1,200}$/.test(origin);
 }

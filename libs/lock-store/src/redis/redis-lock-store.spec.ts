@@ -1,9 +1,10 @@
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { LockError, effectiveStatus, type LockPolicy, type LockRecord, type LockTransition } from '#lock-domain';
+import { LockError, effectiveStatus, type LockChanges, type LockPolicy, type LockRecord, type LockTransition } from '#lock-domain';
 import { TEST_REDIS_URL, uniqueName } from '../../../../test/support/services.js';
 import { lockStoreContract } from '../lock-store.contract.js';
 import { keyBase, lockKey, outboxKey } from './redis-keys.js';
+import { RedisLockChangeFeed } from './redis-change-feed.js';
 import { RedisLockStore } from './redis-lock-store.js';
 
 const refusalChanges = (error: unknown) => (error instanceof LockError ? error.changes : undefined);
@@ -67,8 +68,14 @@ describe('RedisLockStore (Redis specifics)', () => {
     await Promise.all(opened.splice(0).map((store) => store.close()));
   });
 
-  function open(prefix: string, overrides: Partial<LockPolicy> = {}, outbox = false): RedisLockStore {
-    const store = new RedisLockStore({ redis: TEST_REDIS_URL, policy: { ...POLICY, ...overrides }, keyPrefix: prefix, outbox });
+  function open(prefix: string, overrides: Partial<LockPolicy> = {}, outbox = false, origin?: string): RedisLockStore {
+    const store = new RedisLockStore({
+      redis: TEST_REDIS_URL,
+      policy: { ...POLICY, ...overrides },
+      keyPrefix: prefix,
+      outbox,
+      ...(origin === undefined ? {} : { origin }),
+    });
     opened.push(store);
     return store;
   }
@@ -232,7 +239,8 @@ describe('RedisLockStore (Redis specifics)', () => {
   it('every method is one command on the connection', async () => {
     const redis = new Redis(TEST_REDIS_URL);
     await redis.ping();
-    const store = new RedisLockStore({ redis, policy: { ...POLICY, lockDurationMs: 300 }, keyPrefix: newPrefix() });
+    // Announcing its changes (origin) costs no command of its own: the scripts PUBLISH.
+    const store = new RedisLockStore({ redis, policy: { ...POLICY, lockDurationMs: 300 }, keyPrefix: newPrefix(), origin: 'spy' });
     const spy = vi.spyOn(redis, 'sendCommand');
     const sent = async (call: () => Promise<unknown>): Promise<string[]> => {
       spy.mockClear();
@@ -386,5 +394,76 @@ describe('RedisLockStore (Redis specifics)', () => {
     expect(await owned.ping()).toBe(true);
     await owned.close();
     expect(await owned.ping()).toBe(false);
+  });
+  describe('change announcements and the change feed', () => {
+    const stops: (() => Promise<void>)[] = [];
+    afterEach(async () => {
+      await Promise.all(stops.splice(0).map((stop) => stop()));
+    });
+
+    async function listen(prefix: string, origin: string) {
+      const heard: LockChanges[] = [];
+      let gaps = 0;
+      const feed = new RedisLockChangeFeed({ redis: TEST_REDIS_URL, keyPrefix: prefix, origin });
+      stops.push(await feed.subscribe({ changes: (changes) => heard.push(changes), gap: () => gaps++ }));
+      return { heard, gaps: () => gaps };
+    }
+    const changesOf = (reply: LockChanges): LockChanges => ({ now: reply.now, transitions: reply.transitions, availability: reply.availability });
+    async function until(condition: () => boolean, what: string): Promise<void> {
+      for (let waited = 0; !condition(); waited += 10) {
+        if (waited > 3000) throw new Error(`timed out waiting for ${what}`);
+        await sleep(10);
+      }
+    }
+
+    it('every change reaches the other instances as its caller got it; not the caller, not reads, not a silent store', async () => {
+      const prefix = newPrefix();
+      const tag = uniqueName('origin');
+      const [a, b, silent] = [open(prefix, { lockDurationMs: 200 }, false, `a-${tag}`), open(prefix, {}, false, `b-${tag}`), open(prefix)];
+      const [hearsA, hearsB] = [await listen(prefix, `a-${tag}`), await listen(prefix, `b-${tag}`)];
+      const expectedByB: LockChanges[] = [];
+
+      const defined = await a.defineEvent({ id: 1, categories: [{ categoryId: 'A', totalTickets: 5 }] }, { replaceTotals: false });
+      expectedByB.push(changesOf(defined));
+      const locked = await a.lock({ eventId: 1, categoryId: 'A', userId: 'u1', sessionId: 's', hold: { kind: 'quantity', quantity: 2 } });
+      expectedByB.push(changesOf(locked));
+      const { lockId } = locked.value.lock;
+      await Promise.all([a.get(lockId), a.availability(1), a.activeLocks('u1'), a.stats(), a.events()]);
+      expectedByB.push(changesOf(await a.unlock({ userId: 'u1', target: { lockId }, quantity: 1 })));
+      await sleep(250);
+      // A refusal that recorded the due lock's expiry is announced too (its owner must hear it).
+      const refusal = await a.extend(lockId, 'u1').catch((error: unknown) => error);
+      expect(refusal).toBeInstanceOf(LockError);
+      const recorded = refusalChanges(refusal);
+      expect(recorded?.transitions.map((t) => t.event)).toEqual(['expired']);
+      if (recorded) expectedByB.push(recorded);
+      const byB = await b.lock({ eventId: 1, categoryId: 'A', userId: 'u2', sessionId: 's2', hold: { kind: 'quantity', quantity: 1 } });
+      await silent.lock({ eventId: 1, categoryId: 'A', userId: 'u3', sessionId: 's3', hold: { kind: 'quantity', quantity: 1 } });
+      expect((await a.sweep(10)).transitions).toEqual([]); // nothing left to record: not announced
+
+      await until(() => hearsB.heard.length >= expectedByB.length && hearsA.heard.length >= 1, 'the announcements');
+      await sleep(100); // anything extra would have arrived by now
+      expect(hearsB.heard).toEqual(expectedByB);
+      expect(hearsA.heard).toEqual([changesOf(byB)]);
+      expect(hearsB.heard[1]?.transitions[0]).toMatchObject({ event: 'created', lock: { lockId, quantity: 2, userId: 'u1' } });
+      expect(hearsB.heard[1]?.availability).toMatchObject([{ eventId: 1, categoryId: 'A', lockedTickets: 2, availableTickets: 3 }]);
+    });
+
+    it('a feed whose connection was cut reports the gap once subscribed again, then goes on', async () => {
+      const prefix = newPrefix();
+      const origin = uniqueName('cut');
+      const store = open(prefix, {}, false, 'other');
+      await store.defineEvent({ id: 1, categories: [{ categoryId: 'A', totalTickets: 5 }] }, { replaceTotals: false });
+      const feed = await listen(prefix, origin);
+      const clients = (await admin.client('LIST')) as string;
+      const line = clients.split('\n').find((entry) => entry.includes(` name=lock-change-feed:${origin} `));
+      const id = /\bid=(\d+)/.exec(line ?? '')?.[1];
+      expect(id).toBeDefined();
+      await admin.client('KILL', 'ID', id ?? '');
+      await until(() => feed.gaps() === 1, 'the gap');
+      const locked = await store.lock({ eventId: 1, categoryId: 'A', userId: 'u1', sessionId: 's', hold: { kind: 'quantity', quantity: 1 } });
+      await until(() => feed.heard.length === 1, 'the change after the gap');
+      expect(feed.heard).toEqual([changesOf(locked)]);
+    });
   });
 });

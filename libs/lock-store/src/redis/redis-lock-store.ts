@@ -22,7 +22,7 @@ import {
   type UnlockResult,
 } from '#lock-domain';
 import { SCRIPTS, type ScriptName } from './lua.js';
-import { isValidPrefix, keyBase } from './redis-keys.js';
+import { isValidOrigin, isValidPrefix, keyBase } from './redis-keys.js';
 
 export interface RedisLockStoreOptions {
   /**
@@ -40,6 +40,12 @@ export interface RedisLockStoreOptions {
    * appended, so nothing grows without a consumer.
    */
   outbox?: boolean;
+  /**
+   * Announce every change on the `{prefix}:changes` channel from inside the same script, tagged
+   * with this id (no whitespace), for the other instances' `RedisLockChangeFeed`s. Default:
+   * not announced.
+   */
+  origin?: string;
 }
 
 type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
@@ -82,6 +88,8 @@ export class RedisLockStore implements LockStore {
     // Order = ARGV[1..5] of every script (lua.ts).
     this.header = POLICY_FIELDS.map((name) => String(policy[name]));
     this.header.push(options.outbox ? '1' : '0');
+    if (options.origin !== undefined && !isValidOrigin(options.origin)) throw new Error(`Invalid origin: ${JSON.stringify(options.origin)}`);
+    this.header.push(options.origin ?? '');
     // Command names carry the script's hash: stores of different versions may share a connection.
     const commands = {} as Record<ScriptName, string>;
     for (const [op, lua] of Object.entries(SCRIPTS) as [ScriptName, string][]) {
@@ -99,7 +107,7 @@ export class RedisLockStore implements LockStore {
       const [ck, cidt] = catalogId(category.categoryId);
       args.push(ck, cidt, String(category.totalTickets), ...optional(category.name));
     }
-    return this.call('defineEvent', args, (value, now) => stamp(value as Omit<Availability, 'timestamp'>[], now));
+    return this.call('defineEvent', args, (value, now) => stampAvailability(value as Omit<Availability, 'timestamp'>[], now));
   }
 
   async events(): Promise<StoreReply<EventInfo[]>> {
@@ -155,7 +163,7 @@ export class RedisLockStore implements LockStore {
   async availability(eventId: CatalogId, categoryIds?: CatalogId[]): Promise<StoreReply<Availability[]>> {
     const cks = (categoryIds ?? []).map(lookupKey);
     return this.call('availability', [lookupKey(eventId), String(cks.length), ...cks], (value, now) =>
-      stamp(value as Omit<Availability, 'timestamp'>[], now),
+      stampAvailability(value as Omit<Availability, 'timestamp'>[], now),
     );
   }
 
@@ -195,7 +203,7 @@ export class RedisLockStore implements LockStore {
     if (typeof text !== 'string') throw new Error(`Redis script ${op} answered ${typeof text}`);
     const raw = JSON.parse(text) as RawReply;
     const { now } = raw;
-    const availability = stamp(raw.availability, now);
+    const availability = stampAvailability(raw.availability, now);
     if (raw.error !== undefined) {
       const code = isErrorCode(raw.error) ? raw.error : 'INTERNAL_ERROR';
       const recorded = raw.transitions.length + availability.length > 0;
@@ -227,7 +235,8 @@ function optional(name: string | undefined): [string, string] {
   return name === undefined ? ['0', ''] : ['1', name];
 }
 
-function stamp(list: Omit<Availability, 'timestamp'>[], now: number): Availability[] {
+/** Counts as the scripts print them get the reply's instant as their ISO `timestamp`. */
+export function stampAvailability(list: Omit<Availability, 'timestamp'>[], now: number): Availability[] {
   const timestamp = new Date(now).toISOString();
   return list.map((item) => ({ ...item, timestamp }));
 }
