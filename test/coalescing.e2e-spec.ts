@@ -1,19 +1,10 @@
 import type { Availability } from '#lock-domain';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { dropKeys, getJson, startApp, type TestApp } from './support/app.js';
-import { closeAll, collect, connect, next, ok, request } from './support/clients.js';
+import { describe, expect, it } from 'vitest';
+import { getJson, useApp } from './support/app.js';
+import { collect, connect, next, ok, request } from './support/clients.js';
 
 describe('availability-update coalescing (BROADCAST_INTERVAL_MS=100)', () => {
-  let app: TestApp;
-
-  beforeAll(async () => {
-    app = await startApp({ env: { BROADCAST_INTERVAL_MS: '100' } });
-  });
-  afterEach(() => closeAll());
-  afterAll(async () => {
-    await app.close();
-    await dropKeys(app.config.redisKeyPrefix);
-  });
+  const app = useApp({ env: { BROADCAST_INTERVAL_MS: '100' } });
 
   it('a burst of 200 locks produces far fewer updates, the first at once and the last with the final counts', async () => {
     const { socket: watcher } = await connect(app.socketUrl, { userId: 'burst-watcher' });

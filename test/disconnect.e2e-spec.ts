@@ -1,22 +1,13 @@
 import type { Availability } from '#lock-domain';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LockService } from '../apps/realtime/src/locks/lock.service.js';
-import { dropKeys, startApp, type TestApp } from './support/app.js';
-import { closeAll, connect, next, ok, request, sleep } from './support/clients.js';
+import { useApp } from './support/app.js';
+import { connect, next, ok, request, sleep } from './support/clients.js';
 
 const GRACE_MS = 1000;
 
 describe(`disconnect grace (DISCONNECT_GRACE_SECONDS=${GRACE_MS / 1000})`, () => {
-  let app: TestApp;
-
-  beforeAll(async () => {
-    app = await startApp({ env: { DISCONNECT_GRACE_SECONDS: String(GRACE_MS / 1000) } });
-  });
-  afterEach(() => closeAll());
-  afterAll(async () => {
-    await app.close();
-    await dropKeys(app.config.redisKeyPrefix);
-  });
+  const app = useApp({ env: { DISCONNECT_GRACE_SECONDS: String(GRACE_MS / 1000) } });
 
   const status = async (lockId: string) => (await app.app.get(LockService).get(lockId))?.status;
 
@@ -69,16 +60,7 @@ describe(`disconnect grace (DISCONNECT_GRACE_SECONDS=${GRACE_MS / 1000})`, () =>
 });
 
 describe('disconnect grace 0 releases at once', () => {
-  let app: TestApp;
-
-  beforeAll(async () => {
-    app = await startApp({ env: { DISCONNECT_GRACE_SECONDS: '0' } });
-  });
-  afterEach(() => closeAll());
-  afterAll(async () => {
-    await app.close();
-    await dropKeys(app.config.redisKeyPrefix);
-  });
+  const app = useApp({ env: { DISCONNECT_GRACE_SECONDS: '0' } });
 
   it('releases as soon as the socket is gone', async () => {
     const { socket: watcher } = await connect(app.socketUrl, { userId: 'zero-watcher' });

@@ -1,21 +1,12 @@
 import type { Availability } from '#lock-domain';
 import type { LockNotification } from '#contracts';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { dropKeys, getJson, startApp, type TestApp } from './support/app.js';
-import { closeAll, connect, next, ok, request, sleep } from './support/clients.js';
+import { describe, expect, it } from 'vitest';
+import { getJson, useApp } from './support/app.js';
+import { connect, next, ok, request, sleep } from './support/clients.js';
 
 describe('exact expiry of 3-second locks', () => {
-  let app: TestApp;
-
-  beforeAll(async () => {
-    // LOCK_DURATION_MINUTES=0.05 is 3 s; the periodic sweep stays at its 1-minute default.
-    app = await startApp({ env: { LOCK_DURATION_MINUTES: '0.05' } });
-  });
-  afterEach(() => closeAll());
-  afterAll(async () => {
-    await app.close();
-    await dropKeys(app.config.redisKeyPrefix);
-  });
+  // LOCK_DURATION_MINUTES=0.05 is 3 s; the periodic sweep stays at its 1-minute default.
+  const app = useApp({ env: { LOCK_DURATION_MINUTES: '0.05' } });
 
   it('stops counting at expiresAt to the millisecond and tells the owner lock-expired', async () => {
     const { socket: owner } = await connect(app.socketUrl, { userId: 'expiring' });

@@ -1,20 +1,11 @@
 import { generateKeyPair, exportSPKI, SignJWT, type CryptoKey } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { dropKeys, startApp, type TestApp } from './support/app.js';
-import { closeAll, connect, refused, request, signToken, ok } from './support/clients.js';
+import { dropKeys, startApp, type TestApp, useApp } from './support/app.js';
+import { closeAll, connect, ok, refused, request, signToken } from './support/clients.js';
 import { anyString, containing } from './support/matchers.js';
 
 describe('handshake', () => {
-  let app: TestApp;
-
-  beforeAll(async () => {
-    app = await startApp();
-  });
-  afterEach(() => closeAll());
-  afterAll(async () => {
-    await app.close();
-    await dropKeys(app.config.redisKeyPrefix);
-  });
+  const app = useApp();
 
   it('refuses a connection without a token', async () => {
     const error = await refused(app.socketUrl);

@@ -1,6 +1,6 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { dropKeys, startApp, type TestApp } from './support/app.js';
-import { closeAll, connect, ok, request } from './support/clients.js';
+import { describe, expect, it } from 'vitest';
+import { useApp } from './support/app.js';
+import { connect, ok, request } from './support/clients.js';
 
 /** The value of one sample line of a Prometheus text exposition, or undefined. */
 function sample(text: string, name: string, labels: string): number | undefined {
@@ -9,16 +9,7 @@ function sample(text: string, name: string, labels: string): number | undefined 
 }
 
 describe('GET /metrics', () => {
-  let app: TestApp;
-
-  beforeAll(async () => {
-    app = await startApp();
-  });
-  afterEach(() => closeAll());
-  afterAll(async () => {
-    await app.close();
-    await dropKeys(app.config.redisKeyPrefix);
-  });
+  const app = useApp();
 
   it('counts connections, rooms, requests by outcome, latency and broadcasts', async () => {
     const { socket: alice } = await connect(app.socketUrl, { userId: 'alice' });

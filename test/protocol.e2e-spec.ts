@@ -1,8 +1,8 @@
 import type { Availability, Lock } from '#lock-domain';
 import type { LockNotification } from '#contracts';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { dropKeys, getJson, startApp, type TestApp } from './support/app.js';
-import { closeAll, connect, next, ok, request, requestByResponse } from './support/clients.js';
+import { describe, expect, it } from 'vitest';
+import { getJson, type TestApp, useApp } from './support/app.js';
+import { connect, next, ok, request, requestByResponse } from './support/clients.js';
 import { anyString, anyNumber } from './support/matchers.js';
 
 /** The current counts of one category, read over HTTP. */
@@ -14,16 +14,7 @@ async function counts(app: TestApp, eventId: string | number, categoryId: string
 }
 
 describe('realtime protocol', () => {
-  let app: TestApp;
-
-  beforeAll(async () => {
-    app = await startApp();
-  });
-  afterEach(() => closeAll());
-  afterAll(async () => {
-    await app.close();
-    await dropKeys(app.config.redisKeyPrefix);
-  });
+  const app = useApp();
 
   it('join-event-room answers with a snapshot of every category, in the catalog id form', async () => {
     const { socket } = await connect(app.socketUrl, { userId: 'snap' });

@@ -1,23 +1,14 @@
 import type { Availability } from '#lock-domain';
 import type { ErrorNotification } from '#contracts';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { dropKeys, getJson, startApp, type TestApp } from './support/app.js';
-import { closeAll, connect, emitRaw, next, ok, request } from './support/clients.js';
+import { describe, expect, it } from 'vitest';
+import { getJson, useApp } from './support/app.js';
+import { connect, emitRaw, next, ok, request } from './support/clients.js';
 import { anyString } from './support/matchers.js';
 
 const LIMIT = 10;
 
 describe(`per-user rate limit (RATE_LIMIT_PER_MINUTE=${LIMIT})`, () => {
-  let app: TestApp;
-
-  beforeAll(async () => {
-    app = await startApp({ env: { RATE_LIMIT_PER_MINUTE: String(LIMIT) } });
-  });
-  afterEach(() => closeAll());
-  afterAll(async () => {
-    await app.close();
-    await dropKeys(app.config.redisKeyPrefix);
-  });
+  const app = useApp({ env: { RATE_LIMIT_PER_MINUTE: String(LIMIT) } });
 
   it('answers RATE_LIMITED beyond the limit, on the ack and -response, for all the sockets of the user', async () => {
     const { socket } = await connect(app.socketUrl, { userId: 'spammer' });

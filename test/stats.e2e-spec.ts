@@ -1,8 +1,8 @@
 import type { Availability, LockStats } from '#lock-domain';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LockService } from '../apps/realtime/src/locks/lock.service.js';
-import { dropKeys, getJson, startApp, type TestApp } from './support/app.js';
-import { closeAll, connect, ok, request } from './support/clients.js';
+import { getJson, useApp } from './support/app.js';
+import { connect, ok, request } from './support/clients.js';
 import { anyString, anyNumber } from './support/matchers.js';
 
 interface Stats {
@@ -16,16 +16,7 @@ interface Stats {
 }
 
 describe('HTTP read side', () => {
-  let app: TestApp;
-
-  beforeAll(async () => {
-    app = await startApp();
-  });
-  afterEach(() => closeAll());
-  afterAll(async () => {
-    await app.close();
-    await dropKeys(app.config.redisKeyPrefix);
-  });
+  const app = useApp();
 
   it('GET /stats counts locks and connections after a known sequence', async () => {
     const empty = await getJson<Stats>(app, '/stats');

@@ -1,8 +1,8 @@
 import type { Availability } from '#lock-domain';
 import { RESPONSE_EVENTS, type Answer, type RequestEvent } from '#contracts';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { dropKeys, getJson, startApp, type TestApp } from './support/app.js';
-import { closeAll, connect, disconnected, emitRaw, ok, request, type TestSocket } from './support/clients.js';
+import { describe, expect, it } from 'vitest';
+import { getJson, type TestApp, useApp } from './support/app.js';
+import { connect, disconnected, emitRaw, ok, request, type TestSocket } from './support/clients.js';
 import { anyString, anyNumber } from './support/matchers.js';
 
 const LOCK_ID_PLACEHOLDER = '<held lock>';
@@ -160,16 +160,7 @@ async function everyCount(app: TestApp): Promise<Availability[]> {
 }
 
 describe('payload validation', () => {
-  let app: TestApp;
-
-  beforeAll(async () => {
-    app = await startApp();
-  });
-  afterEach(() => closeAll());
-  afterAll(async () => {
-    await app.close();
-    await dropKeys(app.config.redisKeyPrefix);
-  });
+  const app = useApp();
 
   for (const [event, cases] of Object.entries(MALFORMED) as Array<[RequestEvent, (typeof MALFORMED)[RequestEvent]]>) {
     it(`${event}: ${cases.length} malformed payloads are refused with VALIDATION_FAILED and change nothing`, async () => {

@@ -4,8 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { loadConfig, type AppConfig } from '#config';
 import { createApp } from '../../apps/realtime/src/bootstrap.js';
+import { closeAll } from './clients.js';
 import { TEST_REDIS_URL, uniqueName } from './services.js';
 
 /** The HS256 secret every e2e app is configured with (see {@link signToken}). */
@@ -85,6 +87,30 @@ export async function startApp(options: StartOptions = {}): Promise<TestApp> {
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The usual life of a describe block's app: started before its tests, every socket closed after each
+ * test, stopped and its keys dropped at the end. The app is there inside tests and hooks (once this
+ * block's `beforeAll` ran); reading it earlier throws.
+ */
+export function useApp(options: StartOptions = {}): TestApp {
+  let current: TestApp | undefined;
+  beforeAll(async () => {
+    current = await startApp(options);
+  });
+  afterEach(() => closeAll());
+  afterAll(async () => {
+    if (!current) return;
+    await current.close();
+    await dropKeys(current.config.redisKeyPrefix);
+  });
+  return new Proxy({} as TestApp, {
+    get(_target, key) {
+      if (!current) throw new Error('useApp(): the app exists only inside tests and hooks');
+      return Reflect.get(current, key) as unknown;
+    },
+  });
 }
 
 /** Deletes every key of a test's store (its prefix's hash tag), so the test database does not grow. */

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { AppConfig } from '#config';
 import { LockError } from '#lock-domain';
 import { Metrics } from '../observability/metrics.js';
@@ -23,6 +23,8 @@ const RESULT = {
   expiresInSeconds: 300,
 };
 
+// The per-request debug line is not under test here; it would only fill the test output.
+beforeEach(() => vi.spyOn(Logger.prototype, 'debug').mockImplementation(() => undefined));
 afterEach(() => vi.restoreAllMocks());
 
 describe('Responder', () => {
