@@ -18,7 +18,7 @@ import type { AddressInfo } from 'node:net';
 import { connect as amqpConnect, type ConfirmChannel } from 'amqplib';
 import { Redis } from 'ioredis';
 import { Server, type Socket } from 'socket.io';
-import { SCRIPTS } from '../../libs/lock-store/src/redis/lua.js';
+import { HEADER_ARGS, SCRIPTS } from '../../libs/lock-store/src/redis/lua.js';
 import { verifyHs256 } from '../lib/jwt.js';
 
 export interface ReferenceSettings {
@@ -34,8 +34,10 @@ export interface ReferenceSettings {
 }
 
 const MAX_UNCONFIRMED = 1000;
-// The service's defaults (CONTRACT §5), in the scripts' header order.
-const POLICY = ['300000', '900000', '5', '10', '3600000', '0'];
+// The service's defaults (CONTRACT §5), in the scripts' header order; no outbox, no announcements
+// (one process: nobody else to tell).
+const POLICY = ['300000', '900000', '5', '10', '3600000', '0', ''];
+if (POLICY.length !== HEADER_ARGS) throw new Error(`the scripts take ${HEADER_ARGS} header arguments, the reference passes ${POLICY.length}`);
 
 interface ScriptReply {
   now: number;
