@@ -70,5 +70,5 @@ export function isValidPrefix(prefix: string): boolean {
 
 /** An announcing instance's id: it leads each message, up to the first space. */
 export function isValidOrigin(origin: string): boolean {
-  return /^\S{1,200}$/.test(origin);
+  return /^\S{1,512}$/.test(origin);
 }
