@@ -213,6 +213,13 @@ local function fail(code, status)
   if status then part = part .. ',"status":' .. J(status) end
   return finish(part)
 end
+-- The owner's refusal for a lock that is not ACTIVE now, or nil; a due one is recorded EXPIRED first.
+local function notActive(h)
+  if isDue(h) then expireRec(h) end
+  if h.status == 'EXPIRED' then return fail('LOCK_EXPIRED', 'EXPIRED') end
+  if h.status ~= 'ACTIVE' then return fail('LOCK_NOT_ACTIVE', h.status) end
+  return nil
+end
 
 local function byCreation(a, b)
   if a.createdAt ~= b.createdAt then return tonumber(a.createdAt) < tonumber(b.createdAt) end
@@ -365,12 +372,8 @@ else
   h = loadLock(redis.call('HGET', kUserCats(u), catRef(X(3), X(4))))
   if not h or h.status ~= 'ACTIVE' then return fail('LOCK_NOT_FOUND') end
 end
-if isDue(h) then
-  expireRec(h)
-  return fail('LOCK_EXPIRED', 'EXPIRED')
-end
-if h.status == 'EXPIRED' then return fail('LOCK_EXPIRED', 'EXPIRED') end
-if h.status ~= 'ACTIVE' then return fail('LOCK_NOT_ACTIVE', h.status) end
+local refusal = notActive(h)
+if refusal then return refusal end
 local held = tonumber(h.quantity)
 local q = held
 if X(5) ~= '' then
@@ -394,12 +397,8 @@ const EXTEND = /* lua */ `
 local h = loadLock(X(1))
 if not h then return fail('LOCK_NOT_FOUND') end
 if h.userId ~= X(2) then return fail('NOT_LOCK_OWNER') end
-if isDue(h) then
-  expireRec(h)
-  return fail('LOCK_EXPIRED', 'EXPIRED')
-end
-if h.status == 'EXPIRED' then return fail('LOCK_EXPIRED', 'EXPIRED') end
-if h.status ~= 'ACTIVE' then return fail('LOCK_NOT_ACTIVE', h.status) end
+local refusal = notActive(h)
+if refusal then return refusal end
 local exp = math.min(NOW + DUR, tonumber(h.createdAt) + MAXLIFE)
 if exp > tonumber(h.expiresAt) then
   h.expiresAt = I(exp)
