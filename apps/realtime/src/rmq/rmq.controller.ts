@@ -1,6 +1,6 @@
 import { Controller, Logger } from '@nestjs/common';
 import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
-import { LOCK_STATUSES, LockError, defaultMessage, type LockStatus } from '#lock-domain';
+import { LOCK_STATUSES, LockError, defaultMessage, type Lock, type LockStatus } from '#lock-domain';
 import {
   RMQ_PATTERNS,
   checkRmqPayload,
@@ -40,28 +40,14 @@ export class RmqController {
 
   /** Orders bought the tickets. Confirming a CONFIRMED lock again answers the same. */
   @MessagePattern(RMQ_PATTERNS.confirmLock)
-  async confirm(@Payload() data: unknown, @Ctx() context: RealtimeRmqContext): Promise<LockCommandReply | DeadLetter> {
-    const input = this.check(RMQ_PATTERNS.confirmLock, data, context, (message) => commandRefusal(new LockError('VALIDATION_FAILED', message), data));
-    if (!input.ok) return input.outcome;
-    try {
-      const lock = await this.locks.confirm(input.data.lockId, input.data.orderId);
-      return { success: true, lockId: lock.lockId, status: lock.status };
-    } catch (error) {
-      return this.refused(error, context, commandRefusal(error, data));
-    }
+  confirm(@Payload() data: unknown, @Ctx() context: RealtimeRmqContext): Promise<LockCommandReply | DeadLetter> {
+    return this.lockCommand(RMQ_PATTERNS.confirmLock, data, context, (input) => this.locks.confirm(input.lockId, input.orderId));
   }
 
   /** Orders gave up. RELEASED and EXPIRED answer unchanged; a CONFIRMED lock is never released. */
   @MessagePattern(RMQ_PATTERNS.releaseLock)
-  async release(@Payload() data: unknown, @Ctx() context: RealtimeRmqContext): Promise<LockCommandReply | DeadLetter> {
-    const input = this.check(RMQ_PATTERNS.releaseLock, data, context, (message) => commandRefusal(new LockError('VALIDATION_FAILED', message), data));
-    if (!input.ok) return input.outcome;
-    try {
-      const lock = await this.locks.release(input.data.lockId, input.data.reason);
-      return { success: true, lockId: lock.lockId, status: lock.status };
-    } catch (error) {
-      return this.refused(error, context, commandRefusal(error, data));
-    }
+  release(@Payload() data: unknown, @Ctx() context: RealtimeRmqContext): Promise<LockCommandReply | DeadLetter> {
+    return this.lockCommand(RMQ_PATTERNS.releaseLock, data, context, (input) => this.locks.release(input.lockId, input.reason));
   }
 
   @MessagePattern(RMQ_PATTERNS.getLock)
@@ -100,6 +86,23 @@ export class RmqController {
       return { success: true };
     } catch (error) {
       return this.refused(error, context, failure(error));
+    }
+  }
+
+  /** An Orders command on one lock: validated, run, answered with the lock's new status or refused. */
+  private async lockCommand<P extends typeof RMQ_PATTERNS.confirmLock | typeof RMQ_PATTERNS.releaseLock>(
+    pattern: P,
+    data: unknown,
+    context: RealtimeRmqContext,
+    run: (input: RmqPayloads[P]) => Promise<Lock>,
+  ): Promise<LockCommandReply | DeadLetter> {
+    const input = this.check(pattern, data, context, (message) => commandRefusal(new LockError('VALIDATION_FAILED', message), data));
+    if (!input.ok) return input.outcome;
+    try {
+      const lock = await run(input.data);
+      return { success: true, lockId: lock.lockId, status: lock.status };
+    } catch (error) {
+      return this.refused(error, context, commandRefusal(error, data));
     }
   }
 
