@@ -1,4 +1,3 @@
-import type { ClientProxy } from '@nestjs/microservices';
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { firstValueFrom, timeout } from 'rxjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -8,7 +7,7 @@ import { LockService } from '../apps/realtime/src/locks/lock.service.js';
 import { RealtimeRmqServer } from '../apps/realtime/src/rmq/realtime-rmq.server.js';
 import { dropKeys, getJson, startApp, type TestApp } from './support/app.js';
 import { closeAll, collect, connect, ok, request, sleep, type TestSocket } from './support/clients.js';
-import { TestBroker, eventually, ordersClient, rmqEnv, rmqNames, type ReceivedLockEvent } from './support/rmq-broker.js';
+import { eventually, type OrdersClient, ordersClient, type ReceivedLockEvent, rmqEnv, rmqNames, TestBroker } from './support/rmq-broker.js';
 import { TEST_RABBITMQ_URL, TEST_REDIS_URL } from './support/services.js';
 import { TcpProxy } from './support/tcp-proxy.js';
 
@@ -60,12 +59,10 @@ describe('faults: Redis and RabbitMQ cut and restored under load', () => {
   let rmqProxy: TcpProxy;
   let broker: TestBroker;
   let app: TestApp;
-  let orders: { client: ClientProxy; close(): Promise<void> };
+  let orders: OrdersClient;
 
   beforeAll(async () => {
-    broker = await TestBroker.open();
-    broker.trackRealtimeQueue(names.realtimeQueue);
-    broker.trackExchange(names.exchange);
+    broker = await TestBroker.forService(names);
     // The service reaches Redis (store, adapter, rate limiter, outbox) and RabbitMQ (consumer,
     // lifecycle publisher) only through these proxies; the test's own connections go direct.
     const redis = await TcpProxy.inFrontOf(TEST_REDIS_URL, 6379);

@@ -43,8 +43,7 @@ describe('two instances with Redis and RabbitMQ', () => {
   let b: TestApp;
 
   beforeAll(async () => {
-    broker = await TestBroker.open();
-    broker.trackRealtimeQueue(names.realtimeQueue);
+    broker = await TestBroker.forService(names);
     broker.trackRealtimeQueue(queueOfB);
     created = await broker.bindLockEvents(names.exchange, 'ticket-lock.created');
     const env = { ...rmqEnv(names), REDIS_KEY_PREFIX: prefix, EVENTS_SOURCE: 'catalog' };

@@ -44,10 +44,8 @@ describe('RabbitMQ: the Events service as availability source', () => {
     startApp({ env: { ...rmqEnv(names), EVENTS_SOURCE: 'rabbitmq', EVENTS_TIMEOUT_MS: String(TIMEOUT_MS), REDIS_KEY_PREFIX: prefix, RATE_LIMIT_PER_MINUTE: '0' } });
 
   beforeAll(async () => {
-    broker = await TestBroker.open();
+    broker = await TestBroker.forService(names);
     broker.track(names.eventsQueue);
-    broker.trackRealtimeQueue(names.realtimeQueue);
-    broker.trackExchange(names.exchange);
     events = await FakeEventsService.start(names.eventsQueue, answer);
     app = await start();
   });

@@ -1,4 +1,3 @@
-import type { ClientProxy } from '@nestjs/microservices';
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { firstValueFrom } from 'rxjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -6,7 +5,7 @@ import type { LockCommandReply, LockNotification } from '#contracts';
 import { RealtimeRmqServer } from '../apps/realtime/src/rmq/realtime-rmq.server.js';
 import { dropKeys, getJson, startApp, type TestApp } from './support/app.js';
 import { closeAll, collect, connect, ok, request, sleep } from './support/clients.js';
-import { TestBroker, eventually, ordersClient, rmqEnv, rmqNames } from './support/rmq-broker.js';
+import { eventually, type OrdersClient, ordersClient, rmqEnv, rmqNames, TestBroker } from './support/rmq-broker.js';
 import { TEST_REDIS_URL } from './support/services.js';
 import { TcpProxy } from './support/tcp-proxy.js';
 
@@ -16,12 +15,10 @@ describe('RabbitMQ: a fault requeues the message', () => {
   let redisProxy: TcpProxy;
   let broker: TestBroker;
   let app: TestApp;
-  let orders: { client: ClientProxy; close(): Promise<void> };
+  let orders: OrdersClient;
 
   beforeAll(async () => {
-    broker = await TestBroker.open();
-    broker.trackRealtimeQueue(names.realtimeQueue);
-    broker.trackExchange(names.exchange);
+    broker = await TestBroker.forService(names);
     const redis = await TcpProxy.inFrontOf(TEST_REDIS_URL, 6379);
     redisProxy = redis.proxy;
     app = await startApp({ env: { ...rmqEnv(names), EVENTS_SOURCE: 'catalog', REDIS_URL: redis.url } });
@@ -71,12 +68,10 @@ describe('RabbitMQ: late confirm', () => {
   const names = rmqNames('rmq-late');
   let broker: TestBroker;
   let app: TestApp;
-  let orders: { client: ClientProxy; close(): Promise<void> };
+  let orders: OrdersClient;
 
   beforeAll(async () => {
-    broker = await TestBroker.open();
-    broker.trackRealtimeQueue(names.realtimeQueue);
-    broker.trackExchange(names.exchange);
+    broker = await TestBroker.forService(names);
     // 1.2 s locks; the sweep stays out of the way (exact expiry does not need it).
     app = await startApp({ env: { ...rmqEnv(names), EVENTS_SOURCE: 'catalog', LOCK_DURATION_MINUTES: '0.02', CLEANUP_INTERVAL_MINUTES: '10' } });
     orders = await ordersClient(names.realtimeQueue);
@@ -107,9 +102,7 @@ describe('RabbitMQ: late confirm', () => {
 describe('RabbitMQ: a queue that cannot be consumed', () => {
   it('is reported by /ready instead of crashing the service', async () => {
     const names = rmqNames('rmq-conflict');
-    const broker = await TestBroker.open();
-    broker.trackRealtimeQueue(names.realtimeQueue);
-    broker.trackExchange(names.exchange);
+    const broker = await TestBroker.forService(names);
     // Declared by someone else with an argument the service does not repeat: its declaration is refused.
     await broker.rawChannel.assertQueue(names.realtimeQueue, { durable: true, arguments: { 'x-max-length': 10 } });
     const app = await startApp({ env: { ...rmqEnv(names), EVENTS_SOURCE: 'catalog' } });

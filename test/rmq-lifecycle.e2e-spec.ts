@@ -32,8 +32,7 @@ describe('RabbitMQ: lifecycle events through the outbox', () => {
   let received: ReceivedLockEvent[];
 
   beforeAll(async () => {
-    broker = await TestBroker.open();
-    broker.trackRealtimeQueue(names.realtimeQueue);
+    broker = await TestBroker.forService(names);
     received = await broker.bindLockEvents(names.exchange);
     // The service reaches RabbitMQ only through this proxy, so the test can take the broker away from it.
     const target = await TcpProxy.inFrontOf(TEST_RABBITMQ_URL, 5672);
@@ -93,8 +92,7 @@ describe('RabbitMQ: lifecycle events without Redis', () => {
   let received: ReceivedLockEvent[];
 
   beforeAll(async () => {
-    broker = await TestBroker.open();
-    broker.trackRealtimeQueue(names.realtimeQueue);
+    broker = await TestBroker.forService(names);
     received = await broker.bindLockEvents(names.exchange);
     app = await startApp({ env: { ...rmqEnv(names), EVENTS_SOURCE: 'catalog', REDIS_URL: undefined } });
   });

@@ -1,4 +1,3 @@
-import type { ClientProxy } from '@nestjs/microservices';
 import type { AmqpConnectionManager } from 'amqp-connection-manager';
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { firstValueFrom, lastValueFrom } from 'rxjs';
@@ -9,7 +8,7 @@ import { RealtimeRmqServer } from '../apps/realtime/src/rmq/realtime-rmq.server.
 import { dropKeys, startApp, type TestApp } from './support/app.js';
 import { closeAll, collect, connect, next, ok, request, sleep, type TestSocket } from './support/clients.js';
 import { anyString } from './support/matchers.js';
-import { TestBroker, eventually, ordersClient, rmqEnv, rmqNames, type ReceivedLockEvent } from './support/rmq-broker.js';
+import { eventually, type OrdersClient, ordersClient, type ReceivedLockEvent, rmqEnv, rmqNames, TestBroker } from './support/rmq-broker.js';
 
 /**
  * The service among its neighbours (CONTRACT §4): an Orders-style Nest client confirms and releases
@@ -20,12 +19,11 @@ describe('RabbitMQ: Orders, pushes, dead letters, lifecycle events', () => {
   const names = rmqNames('rmq-orders');
   let app: TestApp;
   let broker: TestBroker;
-  let orders: { client: ClientProxy; close(): Promise<void> };
+  let orders: OrdersClient;
   let lifecycle: ReceivedLockEvent[];
 
   beforeAll(async () => {
-    broker = await TestBroker.open();
-    broker.trackRealtimeQueue(names.realtimeQueue);
+    broker = await TestBroker.forService(names);
     // Bound before the app starts: every lifecycle event of this file is collected.
     lifecycle = await broker.bindLockEvents(names.exchange);
     app = await startApp({ env: { ...rmqEnv(names), EVENTS_SOURCE: 'catalog' } });

@@ -103,9 +103,8 @@ describe('SIGTERM during load', () => {
   const sockets: Untyped[] = [];
 
   beforeAll(async () => {
-    broker = await TestBroker.open();
-    for (const queue of [names.realtimeQueue, `${names.realtimeQueue}.dead-letter`, names.eventsQueue]) broker.track(queue);
-    broker.trackExchange(names.exchange);
+    broker = await TestBroker.forService(names);
+    broker.track(names.eventsQueue);
     events = await startEventsService(names.eventsQueue);
     child = await startChild({ env });
     other = await startApp({ env });

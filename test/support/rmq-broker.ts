@@ -18,11 +18,17 @@ export function rmqEnv(names: ReturnType<typeof rmqNames>, url = TEST_RABBITMQ_U
 
 const SILENT: LoggerService = { log: () => undefined, error: () => undefined, warn: () => undefined };
 
+/** An Orders-style Nest RMQ client and how to close it. */
+export interface OrdersClient {
+  client: ClientProxy;
+  close(): Promise<void>;
+}
+
 /**
  * An Orders-style client, built the way a Nest service does it: `ClientsModule.register` with
  * `Transport.RMQ` on the realtime queue (asserted `durable: true`, like the service declares it).
  */
-export async function ordersClient(queue: string): Promise<{ client: ClientProxy; close(): Promise<void> }> {
+export async function ordersClient(queue: string): Promise<OrdersClient> {
   const moduleRef = await Test.createTestingModule({
     imports: [
       ClientsModule.register([
@@ -77,6 +83,14 @@ export class TestBroker {
     const connection = await connect(url);
     const channel = await connection.createConfirmChannel();
     return new TestBroker(connection, channel);
+  }
+
+  /** Opened, and tracking what a service with these names declares: its queue, dead-letter queue and exchange. */
+  static async forService(names: ReturnType<typeof rmqNames>): Promise<TestBroker> {
+    const broker = await TestBroker.open();
+    broker.trackRealtimeQueue(names.realtimeQueue);
+    broker.trackExchange(names.exchange);
+    return broker;
   }
 
   get rawChannel(): ConfirmChannel {

@@ -14,7 +14,7 @@ import {
 } from '#lock-domain';
 
 /** Long enough that nothing expires during a test unless the test asks for it. */
-const POLICY: LockPolicy = {
+export const POLICY: LockPolicy = {
   lockDurationMs: 60_000,
   maxLifetimeMs: 180_000,
   maxActiveLocksPerUser: 5,

@@ -2,20 +2,12 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LockError, effectiveStatus, type LockChanges, type LockPolicy, type LockRecord, type LockTransition } from '#lock-domain';
 import { TEST_REDIS_URL, uniqueName } from '../../../../test/support/services.js';
-import { lockStoreContract } from '../lock-store.contract.js';
+import { POLICY, lockStoreContract } from '../lock-store.contract.js';
 import { keyBase, lockKey, outboxKey } from './redis-keys.js';
 import { RedisLockChangeFeed } from './redis-change-feed.js';
 import { RedisLockStore } from './redis-lock-store.js';
 
 const refusalChanges = (error: unknown) => (error instanceof LockError ? error.changes : undefined);
-
-const POLICY: LockPolicy = {
-  lockDurationMs: 60_000,
-  maxLifetimeMs: 180_000,
-  maxActiveLocksPerUser: 5,
-  maxTicketsPerLock: 10,
-  retentionMs: 60_000,
-};
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
