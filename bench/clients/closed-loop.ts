@@ -4,6 +4,7 @@
  * IPC: says { ready } once every socket is connected and joined, starts on { go }, answers
  * { result } at the end, exits on { close } (or when the runner goes away).
  */
+import { runChild } from '../lib/child.js';
 import { signHs256 } from '../lib/jwt.js';
 import { LiteSocket, connectMany } from '../lib/lite-client.js';
 import { percentile, sortedCopy, wallNow } from '../lib/stats.js';
@@ -133,9 +134,4 @@ async function main(): Promise<void> {
   setTimeout(() => process.exit(0), 200).unref();
 }
 
-process.on('disconnect', () => process.exit(0));
-main().catch((error: unknown) => {
-  process.send?.({ error: error instanceof Error ? error.message : String(error) });
-  console.error(error);
-  process.exit(1);
-});
+runChild(main);

@@ -5,6 +5,7 @@
  * category and version, how many members got it and when the first and the last did (then resets);
  * { close } → closes every socket and exits.
  */
+import { runChild } from '../lib/child.js';
 import { signHs256 } from '../lib/jwt.js';
 import { connectMany } from '../lib/lite-client.js';
 import { wallNow } from '../lib/stats.js';
@@ -81,9 +82,4 @@ async function main(): Promise<void> {
   });
 }
 
-process.on('disconnect', () => process.exit(0));
-main().catch((error: unknown) => {
-  process.send?.({ error: error instanceof Error ? error.message : String(error) });
-  console.error(error);
-  process.exit(1);
-});
+runChild(main);
