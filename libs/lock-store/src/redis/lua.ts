@@ -92,7 +92,7 @@ local function isDue(h) return h.status == 'ACTIVE' and tonumber(h.expiresAt) <=
 -- Counts at NOW: stored 'locked' minus the recorded-ACTIVE locks already past expiresAt
 -- (few: the sweep keeps removing them), so expiry is exact without waiting for a sweep.
 local function catCounts(r)
-  local v = redis.call('HMGET', kCat(r), 'total', 'sold', 'locked', 'ver', 'eid', 'eidt', 'cid', 'cidt', 'name')
+  local v = redis.call('HMGET', kCat(r), 'total', 'sold', 'locked', 'ver', 'eid', 'eidt', 'cid', 'cidt')
   if not v[1] then return nil end
   local locked = tonumber(v[3])
   local due = redis.call('ZRANGEBYSCORE', kCatLocks(r), '-inf', NOWS)
@@ -102,7 +102,7 @@ local function catCounts(r)
   local total, sold = tonumber(v[1]), tonumber(v[2])
   return {
     total = total, sold = sold, locked = locked, avail = math.max(0, total - sold - locked), ver = v[4],
-    eid = v[5], eidt = v[6], cid = v[7], cidt = v[8], name = v[9],
+    eid = v[5], eidt = v[6], cid = v[7], cidt = v[8],
   }
 end
 
@@ -126,17 +126,22 @@ local function applyBumps()
 end
 
 local TRANS = {}
+-- Records a transition; answers the lock's JSON, so the reply need not print it again.
 local function emit(event, h)
   local j = lockJson(h)
   TRANS[#TRANS + 1] = '{"event":"' .. event .. '","lock":' .. j .. '}'
   if OUTBOX then redis.call('XADD', K_OUTBOX, '*', 'pattern', 'ticket-lock.' .. event, 'lock', j) end
+  return j
 end
 
 local function statAdd(status, d) redis.call('HINCRBY', K_STATS, status, I(d)) end
 
+-- Writes the named fields of the lock; those it does not have (nil) are left out.
 local function setFields(h, ...)
   local args = {}
-  for _, f in ipairs({ ... }) do args[#args + 1] = f; args[#args + 1] = h[f] end
+  for _, f in ipairs({ ... }) do
+    if h[f] ~= nil then args[#args + 1] = f; args[#args + 1] = h[f] end
+  end
   redis.call('HSET', kLock(h.lockId), unpack(args))
 end
 
@@ -168,7 +173,7 @@ local function expireRec(h)
   setFields(h, 'status')
   statAdd('EXPIRED', 1)
   redis.call('ZADD', K_RET, I(tonumber(h.expiresAt) + RETAIN), h.lockId)
-  emit('expired', h)
+  return emit('expired', h)
 end
 
 local function releaseRec(h, reason)
@@ -179,7 +184,7 @@ local function releaseRec(h, reason)
   setFields(h, 'status', 'releasedAt', 'reason')
   statAdd('RELEASED', 1)
   redis.call('ZADD', K_RET, I(NOW + RETAIN), h.lockId)
-  emit('released', h)
+  return emit('released', h)
 end
 
 -- ACTIVE (not due) or recorded EXPIRED → CONFIRMED; the quantity moves to 'sold'.
@@ -189,11 +194,11 @@ local function confirmRec(h, orderId)
   touch(h.ref, true)
   h.status = 'CONFIRMED'
   h.confirmedAt = NOWS
-  if orderId then h.orderId = orderId; setFields(h, 'status', 'confirmedAt', 'orderId')
-  else setFields(h, 'status', 'confirmedAt') end
+  h.orderId = orderId
+  setFields(h, 'status', 'confirmedAt', 'orderId')
   statAdd('CONFIRMED', 1)
   redis.call('ZADD', K_RET, I(NOW + RETAIN), h.lockId)
-  emit('confirmed', h)
+  return emit('confirmed', h)
 end
 
 local function finish(part)
@@ -341,11 +346,9 @@ local h = {
 }
 if rid ~= '' then
   h.requestId = rid
-  setFields(h, 'lockId', 'eid', 'eidt', 'cid', 'cidt', 'ref', 'quantity', 'userId', 'sessionId', 'status', 'createdAt', 'expiresAt', 'requestId')
   redis.call('SET', kRequest(u, rid), lockId, 'PX', I(RETAIN))
-else
-  setFields(h, 'lockId', 'eid', 'eidt', 'cid', 'cidt', 'ref', 'quantity', 'userId', 'sessionId', 'status', 'createdAt', 'expiresAt')
 end
+setFields(h, 'lockId', 'eid', 'eidt', 'cid', 'cidt', 'ref', 'quantity', 'userId', 'sessionId', 'status', 'createdAt', 'expiresAt', 'requestId')
 redis.call('ZADD', K_DUE, exp, lockId)
 redis.call('ZADD', kCatLocks(r), exp, lockId)
 redis.call('ZADD', kUserLocks(u), exp, lockId)
@@ -356,8 +359,7 @@ redis.call('ZADD', K_CATS, 'GT', exp, r)
 redis.call('HINCRBY', kCat(r), 'locked', I(q))
 statAdd('ACTIVE', 1)
 touch(r, true)
-emit('created', h)
-return ok('{"lock":' .. lockJson(h) .. ',"replayed":false}')
+return ok('{"lock":' .. emit('created', h) .. ',"replayed":false}')
 `;
 
 /** ARGV: userId, mode ('id' | 'cat'), lockId | ek, ck, quantity ('' = all). */
@@ -380,16 +382,18 @@ if X(5) ~= '' then
   q = tonumber(X(5))
   if not isInt(q) or q < 1 or q > held then return fail('VALIDATION_FAILED') end
 end
+local j
 if q < held then
   -- Not a lifecycle transition, but the counts (and so the version) change.
   h.quantity = I(held - q)
   setFields(h, 'quantity')
   redis.call('HINCRBY', kCat(h.ref), 'locked', I(-q))
   touch(h.ref, true)
+  j = lockJson(h)
 else
-  releaseRec(h, 'user-unlock')
+  j = releaseRec(h, 'user-unlock')
 end
-return ok('{"lock":' .. lockJson(h) .. ',"releasedQuantity":' .. I(q) .. ',"remainingQuantity":' .. I(held - q) .. '}')
+return ok('{"lock":' .. j .. ',"releasedQuantity":' .. I(q) .. ',"remainingQuantity":' .. I(held - q) .. '}')
 `;
 
 /** ARGV: lockId, userId. */
@@ -420,16 +424,12 @@ if h.status == 'CONFIRMED' then return ok(lockJson(h)) end
 if h.status == 'RELEASED' then return fail('LOCK_NOT_ACTIVE', 'RELEASED') end
 local orderId = nil
 if X(3) == '1' then orderId = X(2) end
-if not isDue(h) and h.status == 'ACTIVE' then
-  confirmRec(h, orderId)
-  return ok(lockJson(h))
-end
+if not isDue(h) and h.status == 'ACTIVE' then return ok(confirmRec(h, orderId)) end
 -- Late confirm: the lock no longer counts, so it fits only if its quantity is free again now.
 local fits = catCounts(h.ref).avail >= tonumber(h.quantity)
 if h.status == 'ACTIVE' then expireRec(h) end
 if not fits then return fail('LOCK_EXPIRED', 'EXPIRED') end
-confirmRec(h, orderId)
-return ok(lockJson(h))
+return ok(confirmRec(h, orderId))
 `;
 
 /** ARGV: lockId, reason, hasUserId, userId. */
@@ -439,8 +439,8 @@ if not h then return fail('LOCK_NOT_FOUND') end
 if X(3) == '1' and h.userId ~= X(4) then return fail('NOT_LOCK_OWNER') end
 if h.status == 'CONFIRMED' then return fail('LOCK_NOT_ACTIVE', 'CONFIRMED') end
 if h.status ~= 'ACTIVE' then return ok(lockJson(h)) end
-if isDue(h) then expireRec(h) else releaseRec(h, X(2)) end
-return ok(lockJson(h))
+if isDue(h) then return ok(expireRec(h)) end
+return ok(releaseRec(h, X(2)))
 `;
 
 /** ARGV: sessionId, reason. Due locks are left to the sweep (they hold nothing already). */
