@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { CatalogId, ErrorCode, Lock, LockStatus } from '#lock-domain';
-import { catalogIdSchema as catalogId, checkWith, fieldError as required, lockIdSchema as lockId, type PayloadCheck } from './schema-parts.js';
+import { catalogIdSchema as catalogId, checkWith, fieldError as required, isPlainObject, lockIdSchema as lockId, type PayloadCheck } from './schema-parts.js';
 import { RESPONSE_EVENTS } from './socket-events.js';
 
 /**
@@ -96,12 +96,6 @@ const totalTickets = z
   .int({ error: required('must be a non-negative integer') })
   .min(0, 'must be a non-negative integer')
   .max(100_000_000, 'must be at most 100000000');
-
-const isPlainObject = (value: unknown): value is Record<string, unknown> => {
-  if (typeof value !== 'object' || value === null) return false;
-  const proto = Object.getPrototypeOf(value) as unknown;
-  return proto === Object.prototype || proto === null;
-};
 
 function message<Shape extends z.ZodRawShape>(shape: Shape, hint: string) {
   return z.custom<Record<string, unknown>>(isPlainObject, { error: `data must be an object ${hint}` }).pipe(z.object(shape));

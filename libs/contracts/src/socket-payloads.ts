@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { catalogIdSchema as catalogId, checkWith, fieldError, lockIdSchema as lockId, type PayloadCheck } from './schema-parts.js';
+import { catalogIdSchema as catalogId, checkWith, fieldError, isPlainObject, lockIdSchema as lockId, type PayloadCheck } from './schema-parts.js';
 
 /**
  * Zod schemas for every client→server payload of the Socket.IO `/realtime` namespace (CONTRACT §2).
@@ -24,12 +24,6 @@ export interface SocketPayloadOptions {
 /** Length limits that are not configuration. */
 export const MAX_REQUEST_ID_LENGTH = 64;
 export const MAX_USER_ID_LENGTH = 128;
-
-const isPlainObject = (value: unknown): value is Record<string, unknown> => {
-  if (typeof value !== 'object' || value === null) return false;
-  const proto = Object.getPrototypeOf(value) as unknown;
-  return proto === Object.prototype || proto === null;
-};
 
 const REQUEST_ID_RULE = `must be a string of 1-${MAX_REQUEST_ID_LENGTH} characters`;
 const requestId = z.string({ error: REQUEST_ID_RULE }).min(1, REQUEST_ID_RULE).max(MAX_REQUEST_ID_LENGTH, REQUEST_ID_RULE);
@@ -116,16 +110,6 @@ export type SocketPayloadSchemas = ReturnType<typeof createSocketPayloadSchemas>
 
 /** Every client→server event of the contract. */
 export type RequestEvent = keyof SocketPayloadSchemas;
-
-export const REQUEST_EVENTS = [
-  'join-event-room',
-  'leave-event-room',
-  'lock-tickets',
-  'unlock-tickets',
-  'extend-lock',
-  'get-my-locks',
-  'heartbeat',
-] as const satisfies readonly RequestEvent[];
 
 /** The validated payload of each event. */
 export type RequestPayloads = { [E in RequestEvent]: z.output<SocketPayloadSchemas[E]> };

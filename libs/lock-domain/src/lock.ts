@@ -54,18 +54,15 @@ export interface LockRecord {
 
 const TRANSITIONS: Record<LockStatus, readonly LockStatus[]> = {
   ACTIVE: ['EXPIRED', 'CONFIRMED', 'RELEASED'],
-  EXPIRED: [],
+  // The late confirm: an expired lock whose tickets are still free can be bought (LockStore.confirm).
+  EXPIRED: ['CONFIRMED'],
   CONFIRMED: [],
   RELEASED: [],
 };
 
-/** ACTIVE → EXPIRED | CONFIRMED | RELEASED; the three are terminal. */
+/** ACTIVE → EXPIRED | CONFIRMED | RELEASED; those are terminal, except the late confirm EXPIRED → CONFIRMED. */
 export function canTransition(from: LockStatus, to: LockStatus): boolean {
   return TRANSITIONS[from].includes(to);
-}
-
-export function isTerminal(status: LockStatus): status is TerminalStatus {
-  return status !== 'ACTIVE';
 }
 
 /** Exact expiry: an ACTIVE lock stops being ACTIVE at `expiresAt`, sweep or not. */
@@ -73,10 +70,6 @@ export function effectiveStatus(lock: Pick<LockRecord, 'status' | 'expiresAt'>, 
   return lock.status === 'ACTIVE' && lock.expiresAt <= now ? 'EXPIRED' : lock.status;
 }
 
-/** Whether the lock still holds tickets at `now`. */
-export function holdsTickets(lock: Pick<LockRecord, 'status' | 'expiresAt'>, now: number): boolean {
-  return effectiveStatus(lock, now) === 'ACTIVE';
-}
 
 /** Extension never reaches beyond `MAX_LOCK_LIFETIME_MINUTES` from creation. */
 export function extendedExpiry(createdAt: number, now: number, durationMs: number, maxLifetimeMs: number): number {

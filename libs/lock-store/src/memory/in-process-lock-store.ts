@@ -467,9 +467,7 @@ export class InProcessLockStore implements LockStore {
   ): void {
     const { record, category } = held;
     const from = record.status;
-    // EXPIRED → CONFIRMED is the one exception to "terminal stays terminal": the late confirm.
-    const lateConfirm = from === 'EXPIRED' && to === 'CONFIRMED';
-    if (!canTransition(from, to) && !lateConfirm) throw new Error(`illegal lock transition ${from} → ${to}`);
+    if (!canTransition(from, to)) throw new Error(`illegal lock transition ${from} → ${to}`);
     if (from === 'ACTIVE') {
       this.deactivate(held);
       category.lockedRecorded -= record.quantity;

@@ -19,10 +19,6 @@ export class IndexedMinHeap {
     return this.items.length;
   }
 
-  has(id: string): boolean {
-    return this.positions.has(id);
-  }
-
   /** Inserts `id`, or moves it to `key` if present. */
   set(id: string, key: number): void {
     const at = this.positions.get(id);

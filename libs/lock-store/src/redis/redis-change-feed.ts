@@ -1,7 +1,7 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import type { Availability, LockChangeFeed, LockChangeListener, LockTransition } from '#lock-domain';
+import type { LockChangeFeed, LockChangeListener } from '#lock-domain';
 import { changesChannel, isValidOrigin } from './redis-keys.js';
-import { stampAvailability } from './redis-lock-store.js';
+import { changesOf, type RawChanges } from './redis-lock-store.js';
 
 export interface RedisLockChangeFeedOptions {
   /**
@@ -15,12 +15,6 @@ export interface RedisLockChangeFeedOptions {
   origin: string;
   /** The first connection error of each outage (ioredis keeps reconnecting by itself), and unreadable messages. */
   onError?: (error: Error) => void;
-}
-
-interface RawChanges {
-  now: number;
-  transitions: LockTransition[];
-  availability: Omit<Availability, 'timestamp'>[];
 }
 
 /**
@@ -57,7 +51,7 @@ export class RedisLockChangeFeed implements LockChangeFeed {
         onError?.(error instanceof Error ? error : new Error(String(error)));
         return;
       }
-      listener.changes({ now: raw.now, transitions: raw.transitions, availability: stampAvailability(raw.availability, raw.now) });
+      listener.changes(changesOf(raw));
     });
     // ioredis resubscribes on 'ready' after a reconnect; the PING answers after that SUBSCRIBE took
     // effect, so whatever the listener reads on `gap()` is not older than the first message it gets.

@@ -42,6 +42,8 @@ export const KEY = {
   cats: 'cats',
   /** STREAM of lifecycle events for the RabbitMQ relay (only with `outbox: true`). */
   outbox: 'outbox',
+  /** STRING: the instance relaying the outbox now (a lease with a TTL). */
+  outboxLease: 'outbox-lease',
   /** Pub/sub CHANNEL (not a key) every change is announced on (only with an `origin`). */
   changes: 'changes',
 } as const;

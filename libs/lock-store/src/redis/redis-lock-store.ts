@@ -9,6 +9,7 @@ import {
   type Availability,
   type CatalogId,
   type EventInfo,
+  type LockChanges,
   type LockGranted,
   type LockPolicy,
   type LockRecord,
@@ -50,13 +51,17 @@ export interface RedisLockStoreOptions {
 
 type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
 
-interface RawReply {
+/** Changes as the scripts print them (in replies and in announcements). */
+export interface RawChanges {
   now: number;
+  transitions: LockTransition[];
+  availability: Omit<Availability, 'timestamp'>[];
+}
+
+interface RawReply extends RawChanges {
   value?: unknown;
   error?: string;
   status?: string;
-  transitions: LockTransition[];
-  availability: Omit<Availability, 'timestamp'>[];
 }
 
 type IdType = 'n' | 's';
@@ -202,14 +207,13 @@ export class RedisLockStore implements LockStore {
     const text = await fn.call(this.redis, this.base, ...this.header, ...args);
     if (typeof text !== 'string') throw new Error(`Redis script ${op} answered ${typeof text}`);
     const raw = JSON.parse(text) as RawReply;
-    const { now } = raw;
-    const availability = stampAvailability(raw.availability, now);
+    const changes = changesOf(raw);
     if (raw.error !== undefined) {
       const code = isErrorCode(raw.error) ? raw.error : 'INTERNAL_ERROR';
-      const recorded = raw.transitions.length + availability.length > 0;
-      throw new LockError(code, defaultMessage(code), raw.status, recorded ? { now, transitions: raw.transitions, availability } : undefined);
+      const recorded = changes.transitions.length + changes.availability.length > 0;
+      throw new LockError(code, defaultMessage(code), raw.status, recorded ? changes : undefined);
     }
-    return { now, value: value(raw.value, now), transitions: raw.transitions, availability };
+    return { ...changes, value: value(raw.value, changes.now) };
   }
 }
 
@@ -233,6 +237,11 @@ function lookupKey(id: CatalogId): string {
 
 function optional(name: string | undefined): [string, string] {
   return name === undefined ? ['0', ''] : ['1', name];
+}
+
+/** The changes a script printed, its counts stamped with its instant. */
+export function changesOf(raw: RawChanges): LockChanges {
+  return { now: raw.now, transitions: raw.transitions, availability: stampAvailability(raw.availability, raw.now) };
 }
 
 /** Counts as the scripts print them get the reply's instant as their ISO `timestamp`. */

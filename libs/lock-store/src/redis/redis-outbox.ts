@@ -29,7 +29,7 @@ export class RedisOutbox {
     keyPrefix = 'tl',
   ) {
     this.stream = outboxKey(keyPrefix);
-    this.lease = `${keyBase(keyPrefix)}:${KEY.outbox}-lease`;
+    this.lease = `${keyBase(keyPrefix)}:${KEY.outboxLease}`;
   }
 
   /** The oldest `count` entries, in order. */
