@@ -14,11 +14,15 @@ const OVERDUE_CHECK_MS = 2500;
 // ---- identity and initial parameters -------------------------------------------------------------
 
 const params = new URLSearchParams(location.search);
+/** Puts `params` back into the address bar (no reload, no new history entry). */
+function writeParams() {
+  history.replaceState(null, '', `${location.pathname}?${params}`);
+}
 const token = params.get('token') || undefined;
 const userIdParam = token ? undefined : params.get('userId') || `guest-${randomId(6)}`;
 if (!token && params.get('userId') !== userIdParam) {
   params.set('userId', userIdParam);
-  history.replaceState(null, '', `${location.pathname}?${params}`);
+  writeParams();
 }
 
 /** Everything the page knows. Keys of ids are `String(id)`: the service treats `1` and `"1"` alike. */
@@ -167,12 +171,18 @@ function buildCategory(eventId, categoryId, name) {
   return category;
 }
 
+/** Builds a category card and registers it in `state.categories` (the caller puts it on the page). */
+function addCategory(eventId, categoryId, name) {
+  const category = buildCategory(eventId, categoryId, name);
+  state.categories.set(key(categoryId), category);
+  return category;
+}
+
 /** Shows an event's categories from GET /events until the live snapshot arrives. */
 function renderCategories(eventId, entries) {
   state.categories.clear();
   const cards = entries.map(({ categoryId, name, ...counts }) => {
-    const category = buildCategory(eventId, categoryId, name ?? String(categoryId));
-    state.categories.set(key(categoryId), category);
+    const category = addCategory(eventId, categoryId, name ?? String(categoryId));
     paintCategory(category, { eventId, categoryId, ...counts });
     return category.els.root;
   });
@@ -211,9 +221,7 @@ function applyAvailability(availability, { snapshot = false } = {}) {
   if (state.eventId === undefined || key(availability.eventId) !== key(state.eventId)) return;
   let category = state.categories.get(key(availability.categoryId));
   if (!category) {
-    const name = categoryName(availability.eventId, availability.categoryId);
-    category = buildCategory(availability.eventId, availability.categoryId, name);
-    state.categories.set(key(availability.categoryId), category);
+    category = addCategory(availability.eventId, availability.categoryId, categoryName(availability.eventId, availability.categoryId));
     $('[data-testid="categories"]').append(category.els.root);
     showEmpty('');
   }
@@ -368,6 +376,15 @@ async function lockTickets(category) {
   }
 }
 
+/** A refused release / extend: a hold the server no longer has ends here, anything else is an error notice. */
+function answerFailed(lockId, entry, answer, verb) {
+  if (['LOCK_NOT_FOUND', 'LOCK_NOT_ACTIVE', 'LOCK_EXPIRED'].includes(answer.code)) {
+    endLock(lockId, answer.code === 'LOCK_EXPIRED' ? 'expired' : 'ended', `${describeHold(entry.lock)}: ${answer.message}`);
+  } else {
+    notice('error', `Could not ${verb} ${describeHold(entry.lock)}: ${answer.message}`);
+  }
+}
+
 async function releaseLock(lockId) {
   const entry = state.locks.get(lockId);
   if (!entry) return;
@@ -384,11 +401,7 @@ async function releaseLock(lockId) {
     return;
   }
   refreshLockControls(entry);
-  if (['LOCK_NOT_FOUND', 'LOCK_NOT_ACTIVE', 'LOCK_EXPIRED'].includes(answer.code)) {
-    endLock(lockId, answer.code === 'LOCK_EXPIRED' ? 'expired' : 'ended', `${describeHold(entry.lock)}: ${answer.message}`);
-  } else {
-    notice('error', `Could not release ${describeHold(entry.lock)}: ${answer.message}`);
-  }
+  answerFailed(lockId, entry, answer, 'release');
 }
 
 async function extendLock(lockId) {
@@ -410,11 +423,7 @@ async function extendLock(lockId) {
     );
     return;
   }
-  if (['LOCK_NOT_FOUND', 'LOCK_NOT_ACTIVE', 'LOCK_EXPIRED'].includes(answer.code)) {
-    endLock(lockId, answer.code === 'LOCK_EXPIRED' ? 'expired' : 'ended', `${describeHold(entry.lock)}: ${answer.message}`);
-  } else {
-    notice('error', `Could not extend ${describeHold(entry.lock)}: ${answer.message}`);
-  }
+  answerFailed(lockId, entry, answer, 'extend');
 }
 
 /** Replaces "my holds" with the server's list: holds that ended unseen (e.g. while offline) are told about. */
@@ -442,8 +451,7 @@ async function joinEvent() {
   if (key(state.eventId) !== key(eventId)) return;
   if (!answer.success) {
     if (answer.code === 'EVENT_NOT_FOUND') {
-      $('[data-testid="categories"]').replaceChildren();
-      state.categories.clear();
+      renderCategories(eventId, []);
       showEmpty(`Event "${eventId}" is not known to this service.`);
     } else {
       notice('error', `Could not join the event: ${answer.message}`);
@@ -475,7 +483,7 @@ async function switchEvent(eventId) {
   const previous = state.eventId;
   state.eventId = eventSummary(eventId)?.id ?? eventId;
   params.set('eventId', key(eventId));
-  history.replaceState(null, '', `${location.pathname}?${params}`);
+  writeParams();
   renderEventHeader();
   renderCategories(state.eventId, eventSummary(eventId)?.categories ?? []);
   if (previous !== undefined) void request('leave-event-room', { eventId: previous });
