@@ -7,6 +7,8 @@ import { RealtimeIoAdapter } from './gateway/realtime-io.adapter.js';
 import { createInstanceId } from './observability/instance-id.js';
 import { PinoNestLogger, createRootLogger } from './observability/logger.js';
 import { RealtimeRmqServer } from './rmq/realtime-rmq.server.js';
+import { withTimeout } from './common/with-timeout.js';
+import { errorMessage } from './common/error-message.js';
 
 /** How long the start waits for RabbitMQ before serving without it (the consumer starts when it answers). */
 const RABBITMQ_START_WAIT_MS = 10_000;
@@ -37,17 +39,12 @@ async function startTransport(app: INestApplication, config: AppConfig, logger: 
   const started = app.startAllMicroservices().then(
     () => 'consuming' as const,
     (error: unknown) => {
-      logger.error(`RabbitMQ transport failed to start: ${error instanceof Error ? error.message : String(error)}`);
+      logger.error(`RabbitMQ transport failed to start: ${errorMessage(error)}`);
       return 'failed' as const;
     },
   );
-  let timer: NodeJS.Timeout | undefined;
-  const waited = new Promise<'waiting'>((resolve) => {
-    timer = setTimeout(() => resolve('waiting'), RABBITMQ_START_WAIT_MS);
-  });
   const refused = app.get(RealtimeRmqServer).setupFailure.then(() => 'failed' as const);
-  const outcome = await Promise.race([started, waited, refused]);
-  clearTimeout(timer);
+  const outcome = await withTimeout(Promise.race([started, refused]), RABBITMQ_START_WAIT_MS, 'waiting' as const);
   if (outcome === 'consuming') logger.log(`consuming RabbitMQ queue ${config.realtimeQueue}`);
   else if (outcome === 'waiting') logger.warn(`RabbitMQ is not reachable yet: serving without it, consuming ${config.realtimeQueue} starts when it answers`);
   else logger.error(`not consuming ${config.realtimeQueue} (see above); /ready reports rabbitmq down`);

@@ -9,9 +9,14 @@ import type { RealtimeSocket } from './socket-types.js';
  * generic `INTERNAL_ERROR` (no stack, no internal text leaves the server).
  */
 export function toFailure(error: unknown, logger: Logger, context: string): Failure {
-  if (error instanceof LockError) return { success: false, code: error.code, message: error.message };
+  if (error instanceof LockError) return refusal(error);
   logger.error(`${context} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   return { success: false, code: 'INTERNAL_ERROR', message: defaultMessage('INTERNAL_ERROR') };
+}
+
+/** A refusal as every answer carries it (sockets and RabbitMQ alike): its code and message. */
+export function refusal(error: LockError): Failure {
+  return { success: false, code: error.code, message: error.message };
 }
 
 /**

@@ -64,11 +64,6 @@ export class AvailabilityCoalescer {
     }
   }
 
-  /** Categories currently remembered (for tests). */
-  get size(): number {
-    return this.slots.size;
-  }
-
   /** Drops pending updates and timers (shutdown). */
   close(): void {
     clearInterval(this.pruner);

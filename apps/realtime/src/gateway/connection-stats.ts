@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { userRoom } from '#contracts';
 import { RealtimeNamespaceRef } from './realtime-namespace.js';
 import type { RealtimeNamespace } from './socket-types.js';
+import { errorMessage } from '../common/error-message.js';
 
 export interface ConnectionCounts {
   /** Open `/realtime` sockets. */
@@ -53,7 +54,7 @@ export class ConnectionStats {
       if ((await nsp.adapter.serverCount()) <= 1) return [];
       return (await nsp.serverSideEmitWithAck(PRESENCE_EVENT)) as Presence[];
     } catch (error) {
-      this.logger.warn(`connection counts are partial: ${error instanceof Error ? error.message : String(error)}`);
+      this.logger.warn(`connection counts are partial: ${errorMessage(error)}`);
       return ((error as { responses?: Presence[] }).responses ?? []).filter(Boolean);
     }
   }

@@ -4,6 +4,7 @@ import { userRoom } from '#contracts';
 import { LockService } from '../locks/lock.service.js';
 import { RealtimeNamespaceRef } from './realtime-namespace.js';
 import type { RealtimeSocket } from './socket-types.js';
+import { errorMessage } from '../common/error-message.js';
 
 /**
  * Releases a disconnected session's locks after `DISCONNECT_GRACE_SECONDS`, unless the user has a
@@ -42,11 +43,6 @@ export class DisconnectGrace implements OnModuleDestroy {
     this.timers.set(sessionId, setTimeout(expire, this.config.disconnectGraceMs));
   }
 
-  /** Sessions waiting for their grace period to end (for tests and metrics). */
-  get pending(): number {
-    return this.timers.size;
-  }
-
   onModuleDestroy(): void {
     // Shutting down is not the user leaving: the locks stay until they expire or another instance's
     // client releases them.
@@ -66,6 +62,6 @@ export class DisconnectGrace implements OnModuleDestroy {
 
   private warn(sessionId: string, error: unknown): void {
     // The locks still expire on their own; nothing else to do.
-    this.logger.warn(`could not release the locks of session ${sessionId}: ${error instanceof Error ? error.message : String(error)}`);
+    this.logger.warn(`could not release the locks of session ${sessionId}: ${errorMessage(error)}`);
   }
 }

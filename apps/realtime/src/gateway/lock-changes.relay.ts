@@ -7,6 +7,7 @@ import { LockService } from '../locks/lock.service.js';
 import { Metrics } from '../observability/metrics.js';
 import { AvailabilityCoalescer } from './availability-coalescer.js';
 import { RealtimeNamespaceRef } from './realtime-namespace.js';
+import { errorMessage } from '../common/error-message.js';
 
 const NOTIFICATIONS = {
   expired: 'lock-expired',
@@ -97,7 +98,7 @@ export class LockChangesRelay implements OnModuleInit, OnModuleDestroy {
           setTimeout(() => this.reread(eventId, attemptsLeft - 1), RESYNC_RETRY_MS).unref();
           return;
         }
-        this.logger.warn(`counts of event ${eventId} not re-read after a feed gap: ${error instanceof Error ? error.message : String(error)}`);
+        this.logger.warn(`counts of event ${eventId} not re-read after a feed gap: ${errorMessage(error)}`);
       },
     );
   }
@@ -110,7 +111,7 @@ function notificationOf(transition: LockTransition): (typeof NOTIFICATIONS)[keyo
   return transition.event === 'created' ? undefined : NOTIFICATIONS[transition.event];
 }
 
-export function toNotification(lock: LockRecord): LockNotification {
+function toNotification(lock: LockRecord): LockNotification {
   const reason = lock.reason ?? (lock.status === 'EXPIRED' ? 'expired' : undefined);
   return {
     lockId: lock.lockId,

@@ -19,6 +19,7 @@ import { RealtimeNamespaceRef } from './realtime-namespace.js';
 import { Responder } from './responder.js';
 import { REALTIME_NAMESPACE, type RealtimeNamespace, type RealtimeSocket } from './socket-types.js';
 import { WsAuthMiddleware } from './ws-auth.middleware.js';
+import { errorMessage } from '../common/error-message.js';
 
 /**
  * The `/realtime` namespace (CONTRACT §2), attached to the HTTP server. Thin on purpose: the
@@ -62,7 +63,7 @@ export class RealtimeGateway implements OnGatewayInit<RealtimeNamespace>, OnGate
       return;
     }
     joined.then(greet, (error: unknown) => {
-      this.logger.error(`could not join ${userRoom(userId)}: ${error instanceof Error ? error.message : String(error)}`);
+      this.logger.error(`could not join ${userRoom(userId)}: ${errorMessage(error)}`);
       socket.disconnect(true);
     });
   }

@@ -1,4 +1,4 @@
-import type { DefaultEventsMap, Namespace, Server, Socket } from 'socket.io';
+import type { DefaultEventsMap, Namespace, Socket } from 'socket.io';
 import type { ClientToServerEvents, ServerToClientEvents, SocketData } from '#contracts';
 
 /** A connected, authenticated socket of the `/realtime` namespace. */
@@ -6,9 +6,6 @@ export type RealtimeSocket = Socket<ClientToServerEvents, ServerToClientEvents, 
 
 /** The `/realtime` namespace (the gateway's server). */
 export type RealtimeNamespace = Namespace<ClientToServerEvents, ServerToClientEvents, DefaultEventsMap, SocketData>;
-
-/** The Socket.IO server the namespace belongs to. */
-export type RealtimeServer = Server<ClientToServerEvents, ServerToClientEvents, DefaultEventsMap, SocketData>;
 
 /** The namespace every client must connect to (CONTRACT §2). */
 export const REALTIME_NAMESPACE = '/realtime';

@@ -1,14 +1,10 @@
-import { Controller, Get, HttpCode, HttpStatus, Inject, Res } from '@nestjs/common';
+import { Controller, Get, HttpCode, HttpStatus, Res } from '@nestjs/common';
 import type { Response } from 'express';
-import { LOCK_STORE, type LockStore } from '#lock-domain';
 import { ReadinessService } from './readiness.service.js';
 
 @Controller()
 export class HealthController {
-  constructor(
-    @Inject(LOCK_STORE) private readonly store: LockStore,
-    private readonly readiness: ReadinessService,
-  ) {}
+  constructor(private readonly readiness: ReadinessService) {}
 
   /** Liveness: 200 while the process serves. */
   @Get('health')

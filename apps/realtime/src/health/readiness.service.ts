@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '#config';
 import { LOCK_STORE, type LockStore } from '#lock-domain';
+import { withTimeout } from '../common/with-timeout.js';
 
 /** A dependency that `/ready` checks; modules register theirs (RabbitMQ adds one). */
 export type ReadinessCheck = () => Promise<boolean>;
@@ -23,20 +24,8 @@ export class ReadinessService {
   /** Each check answers `up` or `down` within a bounded time, never hangs `/ready`. */
   async check(): Promise<Record<string, 'up' | 'down'>> {
     const entries = await Promise.all(
-      [...this.checks].map(async ([name, check]) => [name, (await withTimeout(check())) ? 'up' : 'down'] as const),
+      [...this.checks].map(async ([name, check]) => [name, (await withTimeout(check().catch(() => false), CHECK_TIMEOUT_MS, false)) ? 'up' : 'down'] as const),
     );
     return Object.fromEntries(entries);
-  }
-}
-
-async function withTimeout(probe: Promise<boolean>): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), CHECK_TIMEOUT_MS);
-  });
-  try {
-    return await Promise.race([probe.catch(() => false), timeout]);
-  } finally {
-    clearTimeout(timer);
   }
 }

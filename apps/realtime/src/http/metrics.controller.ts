@@ -1,4 +1,5 @@
 import { Controller, Get, Header } from '@nestjs/common';
+import { eventIdOfRoom } from '#contracts';
 import { RealtimeNamespaceRef } from '../gateway/realtime-namespace.js';
 import { Metrics } from '../observability/metrics.js';
 
@@ -18,7 +19,7 @@ export class MetricsController {
     const rooms = this.namespace.get()?.adapter.rooms;
     if (rooms) {
       for (const [room, members] of rooms) {
-        if (room.startsWith('event:')) this.metrics.roomMembers.set({ room }, members.size);
+        if (eventIdOfRoom(room) !== undefined) this.metrics.roomMembers.set({ room }, members.size);
       }
     }
     return this.metrics.registry.metrics();

@@ -98,7 +98,7 @@ export class LockStoreModule implements OnApplicationShutdown {
   }
 }
 
-export function redactUrl(raw: string): string {
+function redactUrl(raw: string): string {
   try {
     const url = new URL(raw);
     if (url.password) url.password = '***';

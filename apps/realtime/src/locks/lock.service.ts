@@ -3,6 +3,7 @@ import {
   LOCK_STORE,
   LockError,
   idKey,
+  effectiveStatus,
   toLock,
   type Availability,
   type CatalogId,
@@ -14,16 +15,10 @@ import {
   type LockStore,
   type StoreReply,
 } from '#lock-domain';
+import type { UnlockTicketsResult } from '#contracts';
 import { AVAILABILITY_SOURCE, type AvailabilitySource } from '../events/availability-source.js';
 import { LockChangesBus } from './lock-changes.js';
 import { ExpiryTimer } from './expiry-timer.js';
-
-export interface UnlockAnswer {
-  lockId: string;
-  releasedQuantity: number;
-  remainingQuantity: number;
-  status: Lock['status'];
-}
 
 /**
  * The application's use cases over the {@link LockStore}: it makes sure the store knows a category
@@ -45,41 +40,41 @@ export class LockService {
 
   async lock(request: LockRequest): Promise<Lock> {
     const reply = await this.withKnownCategory(request.eventId, request.categoryId, () => this.call(() => this.store.lock(request)));
-    this.emit(reply);
+    this.changes.publish(reply);
     if (!reply.value.replayed) this.expiry.expect(reply.value.lock.expiresAt, reply.now);
     return toLock(reply.value.lock, reply.now);
   }
 
-  async unlock(userId: string, target: LockSelector, quantity?: number): Promise<UnlockAnswer> {
+  async unlock(userId: string, target: LockSelector, quantity?: number): Promise<UnlockTicketsResult> {
     const reply = await this.call(() => this.store.unlock({ userId, target, ...(quantity === undefined ? {} : { quantity }) }));
-    this.emit(reply);
+    this.changes.publish(reply);
     const { lock, releasedQuantity, remainingQuantity } = reply.value;
-    return { lockId: lock.lockId, releasedQuantity, remainingQuantity, status: toLock(lock, reply.now).status };
+    return { lockId: lock.lockId, releasedQuantity, remainingQuantity, status: effectiveStatus(lock, reply.now) };
   }
 
   async extend(userId: string, lockId: string): Promise<Lock> {
     const reply = await this.call(() => this.store.extend(lockId, userId));
-    this.emit(reply);
+    this.changes.publish(reply);
     this.expiry.expect(reply.value.expiresAt, reply.now);
     return toLock(reply.value, reply.now);
   }
 
   async confirm(lockId: string, orderId?: string): Promise<Lock> {
     const reply = await this.call(() => this.store.confirm(lockId, orderId));
-    this.emit(reply);
+    this.changes.publish(reply);
     return toLock(reply.value, reply.now);
   }
 
-  async release(lockId: string, reason?: string, userId?: string): Promise<Lock> {
-    const reply = await this.call(() => this.store.release(lockId, reason, userId));
-    this.emit(reply);
+  async release(lockId: string, reason?: string): Promise<Lock> {
+    const reply = await this.call(() => this.store.release(lockId, reason));
+    this.changes.publish(reply);
     return toLock(reply.value, reply.now);
   }
 
   /** Disconnect after grace: frees what the session still holds. */
-  async releaseSession(sessionId: string, reason = 'disconnected'): Promise<Lock[]> {
+  async releaseSession(sessionId: string, reason: string): Promise<Lock[]> {
     const reply = await this.store.releaseSession(sessionId, reason);
-    this.emit(reply);
+    this.changes.publish(reply);
     return reply.value.map((record) => toLock(record, reply.now));
   }
 
@@ -112,7 +107,7 @@ export class LockService {
 
   async setCategoryTotal(eventId: CatalogId, categoryId: CatalogId, totalTickets: number): Promise<Availability> {
     const reply = await this.store.setCategoryTotal(eventId, categoryId, totalTickets);
-    this.emit({ ...reply, availability: [reply.value] });
+    this.changes.publish({ ...reply, availability: [reply.value] });
     return reply.value;
   }
 
@@ -125,7 +120,7 @@ export class LockService {
     let total = 0;
     for (;;) {
       const reply = await this.store.sweep(limit);
-      this.emit(reply);
+      this.changes.publish(reply);
       total += reply.value.expired;
       if (reply.value.expired < limit) return total;
     }
@@ -141,38 +136,45 @@ export class LockService {
     }
   }
 
-  private emit(reply: StoreReply<unknown>): void {
-    this.changes.publish({ now: reply.now, transitions: reply.transitions, availability: reply.availability });
-  }
-
-  private async withKnownCategory<T>(eventId: CatalogId, categoryId: CatalogId, call: () => Promise<T>): Promise<T> {
-    try {
-      return await call();
-    } catch (error) {
-      if (!this.source.lazy || !isUnknownCatalogEntry(error)) throw error;
-      const found = await this.once(`c:${idKey(eventId)}:${idKey(categoryId)}`, async () => {
+  /** The lock needs its category: asked of a lazy source the first time, defined, then retried. */
+  private withKnownCategory<T>(eventId: CatalogId, categoryId: CatalogId, call: () => Promise<T>): Promise<T> {
+    return this.withCatalog(
+      `c:${idKey(eventId)}:${idKey(categoryId)}`,
+      call,
+      async () => {
         const category = await this.source.fetchCategory(eventId, categoryId);
-        if (!category) return false;
-        await this.store.defineEvent({ id: eventId, categories: [category] }, { replaceTotals: false });
-        return true;
-      });
-      if (!found) throw error;
-      return call();
-    }
+        return category ? { id: eventId, categories: [category] } : null;
+      },
+      (refusal) => refusal,
+    );
   }
 
-  private async withKnownEvent<T>(eventId: CatalogId, call: () => Promise<T>): Promise<T> {
+  private withKnownEvent<T>(eventId: CatalogId, call: () => Promise<T>): Promise<T> {
+    return this.withCatalog(`e:${idKey(eventId)}`, call, () => this.source.fetchEvent(eventId), () => new LockError('EVENT_NOT_FOUND'));
+  }
+
+  /**
+   * Runs `call`; when the store does not know the event or category and the source is lazy, fetches
+   * it once (concurrent callers share the answer), defines it and runs `call` again. Unknown to the
+   * source as well: `notFound` says what to throw instead of the store's refusal.
+   */
+  private async withCatalog<T>(
+    key: string,
+    call: () => Promise<T>,
+    fetch: () => Promise<EventInfo | null>,
+    notFound: (refusal: unknown) => unknown,
+  ): Promise<T> {
     try {
       return await call();
     } catch (error) {
       if (!this.source.lazy || !isUnknownCatalogEntry(error)) throw error;
-      const found = await this.once(`e:${idKey(eventId)}`, async () => {
-        const event = await this.source.fetchEvent(eventId);
+      const found = await this.once(key, async () => {
+        const event = await fetch();
         if (!event) return false;
         await this.store.defineEvent(event, { replaceTotals: false });
         return true;
       });
-      if (!found) throw new LockError('EVENT_NOT_FOUND');
+      if (!found) throw notFound(error);
       return call();
     }
   }

@@ -3,6 +3,7 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import { APP_CONFIG, type AppConfig } from '#config';
 import { ExpiryTimer } from './expiry-timer.js';
 import { LockService } from './lock.service.js';
+import { errorMessage } from '../common/error-message.js';
 
 /**
  * Records due expiries every `CLEANUP_INTERVAL_MINUTES` (and when a lock this instance granted is
@@ -50,7 +51,7 @@ export class SweepService implements OnApplicationBootstrap {
       if (expired > 0) this.logger.debug(`sweep recorded ${expired} expired lock(s)`);
     } catch (error) {
       // The next tick retries; a store outage is reported by /ready, not by crashing the sweep.
-      this.logger.warn(`sweep failed: ${error instanceof Error ? error.message : String(error)}`);
+      this.logger.warn(`sweep failed: ${errorMessage(error)}`);
     }
   }
 }

@@ -71,7 +71,8 @@ export class LockEventsPublisher {
     this.unsubscribe = this.bus.subscribe((changes) => {
       if (changes.transitions.length === 0) return;
       if (memory) for (const { event, lock } of changes.transitions) memory.append({ event, lock });
-      relay.notify();
+      // Only the lease holder publishes; waking another would cost it a failed lease attempt per change.
+      if (relay.leading) relay.notify();
     });
     this.connection = connection;
     this.channel = channel;
@@ -82,11 +83,6 @@ export class LockEventsPublisher {
   /** Whether lifecycle events can reach the broker now (for `/ready`). */
   isConnected(): boolean {
     return this.connection?.isConnected() ?? false;
-  }
-
-  /** Events confirmed by the broker since start. */
-  get published(): number {
-    return this.relay?.published ?? 0;
   }
 
   /** Lets the batch in flight finish, then closes; what is left waits in the outbox for the next relay. */

@@ -2,7 +2,10 @@ import { Logger } from '@nestjs/common';
 import type { ChannelWrapper } from 'amqp-connection-manager';
 import type { ConfirmChannel } from 'amqplib';
 import { toLock } from '#lock-domain';
+import { LOCK_EVENT_PATTERNS } from '#contracts';
 import type { Outbox, OutboxEntry } from './outbox.js';
+import { withTimeout } from '../common/with-timeout.js';
+import { errorMessage } from '../common/error-message.js';
 
 export interface OutboxRelayOptions {
   /** Topic exchange the lifecycle events go to (`LOCK_EVENTS_EXCHANGE`). */
@@ -47,8 +50,6 @@ export class OutboxRelay {
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
   private pendingWake = false;
-  /** Events confirmed by the broker since start (for metrics and tests). */
-  published = 0;
 
   constructor(
     private readonly outbox: Outbox,
@@ -83,18 +84,16 @@ export class OutboxRelay {
     const loop = this.loop;
     this.loop = undefined;
     if (loop) {
-      let timer: NodeJS.Timeout | undefined;
-      const finished = await Promise.race([
-        loop.then(() => true),
-        new Promise<boolean>((resolve) => {
-          timer = setTimeout(() => resolve(false), graceMs);
-        }),
-      ]);
-      clearTimeout(timer);
+      const finished = await withTimeout(loop.then(() => true), graceMs, false);
       if (!finished) await this.channel.close().catch(() => undefined);
       await loop;
     }
     await this.outbox.dropLease(this.options.owner).catch(() => undefined);
+  }
+
+  /** Whether this instance holds the lease, i.e. is the one publishing. */
+  get leading(): boolean {
+    return this.holdsLease;
   }
 
   /** A transition was just recorded here: publish now rather than at the next poll. */
@@ -120,15 +119,14 @@ export class OutboxRelay {
             if (batch.length > 0) {
               await this.publish(batch);
               await this.outbox.remove(batch.map((entry) => entry.id));
-              this.published += batch.length;
-            this.options.onPublished?.(batch.length);
+              this.options.onPublished?.(batch.length);
               // A full batch means more is waiting: go on at once.
               if (batch.length === this.batchSize) delay = 0;
             }
           }
         }
       } catch (error) {
-        this.logger.warn(`outbox batch not published, retrying: ${error instanceof Error ? error.message : String(error)}`);
+        this.logger.warn(`outbox batch not published, retrying: ${errorMessage(error)}`);
         delay = this.retryMs;
       }
       await this.sleep(delay);
@@ -139,7 +137,7 @@ export class OutboxRelay {
     // All of a batch is in flight at once; the confirm channel keeps their order.
     await Promise.all(
       batch.map((entry) => {
-        const pattern = `ticket-lock.${entry.event}`;
+        const pattern = LOCK_EVENT_PATTERNS[entry.event];
         // The lock as it was at the transition: the entry id starts with the Redis time of it.
         const at = Number(entry.id.split('-')[0]);
         const body = JSON.stringify({ pattern, data: toLock(entry.lock, at) });

@@ -2,9 +2,6 @@ import type { OutboxEntry } from '#lock-store';
 
 export type { OutboxEntry };
 
-/** DI token for the {@link Outbox} the relay drains. */
-export const OUTBOX = Symbol('OUTBOX');
-
 /**
  * Lifecycle events waiting to be published. On Redis it is the stream the lock scripts append to
  * in the same atomic step as the transition (`RedisOutbox`); without Redis an in-memory queue.
@@ -12,7 +9,6 @@ export const OUTBOX = Symbol('OUTBOX');
 export interface Outbox {
   read(count: number): Promise<OutboxEntry[]>;
   remove(ids: string[]): Promise<void>;
-  length(): Promise<number>;
   holdLease(owner: string, ttlMs: number): Promise<boolean>;
   dropLease(owner: string): Promise<void>;
 }
@@ -38,10 +34,6 @@ export class InMemoryOutbox implements Outbox {
     let kept = 0;
     for (const entry of this.entries) if (!done.has(entry.id)) this.entries[kept++] = entry;
     this.entries.length = kept;
-  }
-
-  async length(): Promise<number> {
-    return this.entries.length;
   }
 
   async holdLease(): Promise<boolean> {

@@ -4,6 +4,8 @@ import { RmqContext, ServerRMQ, type MessageHandler } from '@nestjs/microservice
 import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
 import type { ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
 import { lastValueFrom } from 'rxjs';
+import { withTimeout } from '../common/with-timeout.js';
+import { errorMessage } from '../common/error-message.js';
 
 /** Why a message was moved to the dead-letter queue (its `x-dead-letter-reason` header). */
 export type DeadLetterReason = 'unparseable-body' | 'not-an-object' | 'unknown-pattern' | 'invalid-payload';
@@ -40,10 +42,12 @@ export interface RealtimeRmqServerOptions {
   prefetch: number;
   /** A handler fault (Redis away) requeues the message after this, instead of spinning on it. */
   faultRetryMs: number;
-  reconnectSeconds?: number;
   /** Told how each message ended (metrics): `ok`, `dead-letter` or `retried`; unknown patterns as `unknown`. */
   onOutcome?: (pattern: string, outcome: 'ok' | 'dead-letter' | 'retried') => void;
 }
+
+/** How long a shutdown waits for the messages in progress ({@link RealtimeRmqServer.drain}). */
+export const RMQ_DRAIN_MS = 5_000;
 
 /** Nest's reply for a pattern without a handler, so Nest clients fail the same way as with plain ServerRMQ. */
 const NO_HANDLER_REPLY = 'There is no matching message handler defined in the remote service.';
@@ -90,7 +94,7 @@ export class RealtimeRmqServer extends ServerRMQ {
       prefetchCount: settings.prefetch,
       // Known, so that drain() can cancel exactly this consumer.
       consumerTag: `realtime-${randomUUID()}`,
-      socketOptions: { heartbeatIntervalInSeconds: 5, reconnectTimeInSeconds: settings.reconnectSeconds ?? 2 },
+      socketOptions: { heartbeatIntervalInSeconds: 5, reconnectTimeInSeconds: 2 },
     });
     this.deadLetterQueue = `${settings.queue}.dead-letter`;
     this.on('disconnect', () => {
@@ -122,7 +126,7 @@ export class RealtimeRmqServer extends ServerRMQ {
     } catch (error) {
       // E.g. the queue exists with other arguments (PRECONDITION_FAILED): say which, and let /ready show it.
       this.consuming = false;
-      this.log.error(`cannot consume ${this.settings.queue}: ${describe(error)}`);
+      this.log.error(`cannot consume ${this.settings.queue}: ${errorMessage(error)}`);
       this.reportSetupFailure?.(error);
       throw error;
     }
@@ -143,14 +147,7 @@ export class RealtimeRmqServer extends ServerRMQ {
   async drain(timeoutMs: number): Promise<void> {
     this.draining = true;
     await this.current?.cancel(this.consumerTag).catch(() => undefined);
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.allSettled([...this.inflight]),
-      new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, timeoutMs);
-      }),
-    ]);
-    clearTimeout(timer);
+    await withTimeout(Promise.allSettled([...this.inflight]), timeoutMs, undefined);
   }
 
   override async close(): Promise<void> {
@@ -240,7 +237,7 @@ export class RealtimeRmqServer extends ServerRMQ {
   }
 
   private retryLater(channel: ConfirmChannel, message: ConsumeMessage, pattern: string, error: unknown): void {
-    this.log.warn(`${truncate(pattern)} failed, requeued in ${this.settings.faultRetryMs} ms: ${describe(error)}`);
+    this.log.warn(`${truncate(pattern)} failed, requeued in ${this.settings.faultRetryMs} ms: ${errorMessage(error)}`);
     const timer = setTimeout(() => {
       this.retries.delete(timer);
       try {
@@ -281,7 +278,7 @@ export class RealtimeRmqServer extends ServerRMQ {
     if (!replyTo) return;
     const wrapper = this.channel as ChannelWrapper | null;
     wrapper?.sendToQueue(replyTo, Buffer.from(JSON.stringify(packet)), { correlationId }).catch((error: unknown) => {
-      this.log.warn(`reply to ${replyTo} not sent: ${describe(error)}`);
+      this.log.warn(`reply to ${replyTo} not sent: ${errorMessage(error)}`);
     });
   }
 }
@@ -310,12 +307,6 @@ function truncate(text: string, max = 100): string {
   return text.length > max ? `${text.slice(0, max)}…` : text;
 }
 
-function describe(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  if (typeof error === 'object' && error !== null && 'message' in error) return String((error).message);
-  return String(error);
-}
-
 function toError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(describe(error));
+  return error instanceof Error ? error : new Error(errorMessage(error));
 }

@@ -1,6 +1,6 @@
 import { Controller, Logger } from '@nestjs/common';
 import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
-import { LOCK_STATUSES, LockError, defaultMessage, type Lock, type LockStatus } from '#lock-domain';
+import { LOCK_STATUSES, LockError, type Lock, type LockStatus } from '#lock-domain';
 import {
   RMQ_PATTERNS,
   checkRmqPayload,
@@ -13,6 +13,7 @@ import {
   type RmqPayloads,
 } from '#contracts';
 import { LockService } from '../locks/lock.service.js';
+import { refusal } from '../gateway/answer.js';
 import { RealtimeNamespaceRef } from '../gateway/realtime-namespace.js';
 import { DeadLetter, RealtimeRmqContext } from './realtime-rmq.server.js';
 
@@ -52,16 +53,16 @@ export class RmqController {
 
   @MessagePattern(RMQ_PATTERNS.getLock)
   async get(@Payload() data: unknown, @Ctx() context: RealtimeRmqContext): Promise<GetLockReply | DeadLetter> {
-    const input = this.check(RMQ_PATTERNS.getLock, data, context, (message) => failure(new LockError('VALIDATION_FAILED', message)));
+    const input = this.check(RMQ_PATTERNS.getLock, data, context, invalid);
     if (!input.ok) return input.outcome;
     const lock = await this.locks.get(input.data.lockId);
-    return lock ?? failure(new LockError('LOCK_NOT_FOUND'));
+    return lock ?? refusal(new LockError('LOCK_NOT_FOUND'));
   }
 
   /** Emits `type` to every socket of the user, on every instance (the user room spans the cluster). */
   @MessagePattern(RMQ_PATTERNS.notifyUser)
   notifyUser(@Payload() data: unknown, @Ctx() context: RealtimeRmqContext): AcceptedReply | DeadLetter {
-    const input = this.check(RMQ_PATTERNS.notifyUser, data, context, (message) => failure(new LockError('VALIDATION_FAILED', message)));
+    const input = this.check(RMQ_PATTERNS.notifyUser, data, context, invalid);
     if (!input.ok) return input.outcome;
     this.push(userRoom(input.data.userId), input.data.type, input.data.payload);
     return { success: true };
@@ -69,7 +70,7 @@ export class RmqController {
 
   @MessagePattern(RMQ_PATTERNS.broadcastEvent)
   broadcastEvent(@Payload() data: unknown, @Ctx() context: RealtimeRmqContext): AcceptedReply | DeadLetter {
-    const input = this.check(RMQ_PATTERNS.broadcastEvent, data, context, (message) => failure(new LockError('VALIDATION_FAILED', message)));
+    const input = this.check(RMQ_PATTERNS.broadcastEvent, data, context, invalid);
     if (!input.ok) return input.outcome;
     this.push(eventRoom(input.data.eventId), input.data.type, input.data.payload);
     return { success: true };
@@ -78,14 +79,14 @@ export class RmqController {
   /** The Events service resized a category: new counts, and an `availability-update` through the bus. */
   @MessagePattern(RMQ_PATTERNS.inventoryChanged)
   async inventoryChanged(@Payload() data: unknown, @Ctx() context: RealtimeRmqContext): Promise<AcceptedReply | DeadLetter> {
-    const input = this.check(RMQ_PATTERNS.inventoryChanged, data, context, (message) => failure(new LockError('VALIDATION_FAILED', message)));
+    const input = this.check(RMQ_PATTERNS.inventoryChanged, data, context, invalid);
     if (!input.ok) return input.outcome;
     const { eventId, categoryId, totalTickets } = input.data;
     try {
       await this.locks.setCategoryTotal(eventId, categoryId, totalTickets);
       return { success: true };
     } catch (error) {
-      return this.refused(error, context, failure(error));
+      return this.refused(error, context, refusal);
     }
   }
 
@@ -102,7 +103,7 @@ export class RmqController {
       const lock = await run(input.data);
       return { success: true, lockId: lock.lockId, status: lock.status };
     } catch (error) {
-      return this.refused(error, context, commandRefusal(error, data));
+      return this.refused(error, context, (refused) => commandRefusal(refused, data));
     }
   }
 
@@ -117,10 +118,10 @@ export class RmqController {
   }
 
   /** A refusal is a final answer (acked); anything else is a fault, rethrown so the message is retried. */
-  private refused<Reply>(error: unknown, context: RealtimeRmqContext, reply: Reply): Reply {
+  private refused<Reply>(error: unknown, context: RealtimeRmqContext, reply: (refused: LockError) => Reply): Reply {
     if (!(error instanceof LockError)) throw error;
     if (!context.expectsReply) this.logger.log(`${context.getPattern()} refused: ${error.code}`);
-    return reply;
+    return reply(error);
   }
 
   private push(room: string, type: string, payload: unknown): void {
@@ -134,17 +135,15 @@ export class RmqController {
   }
 }
 
-function failure(error: unknown): { success: false; code: LockError['code']; message: string } {
-  if (error instanceof LockError) return { success: false, code: error.code, message: error.message };
-  return { success: false, code: 'INTERNAL_ERROR', message: defaultMessage('INTERNAL_ERROR') };
-}
+/** A payload that failed validation, answered `VALIDATION_FAILED` naming the offending fields. */
+const invalid = (message: string) => refusal(new LockError('VALIDATION_FAILED', message));
 
 /** `{ success: false, lockId, status?, code, message }`, the lock id echoed when the request carried one. */
-function commandRefusal(error: unknown, data: unknown): LockCommandReply {
+function commandRefusal(error: LockError, data: unknown): LockCommandReply {
   const lockId = typeof data === 'object' && data !== null ? (data as { lockId?: unknown }).lockId : undefined;
-  const status = error instanceof LockError ? error.status : undefined;
+  const { status } = error;
   return {
-    ...failure(error),
+    ...refusal(error),
     ...(typeof lockId === 'string' && lockId.length <= 128 ? { lockId } : {}),
     ...(isLockStatus(status) ? { status } : {}),
   };

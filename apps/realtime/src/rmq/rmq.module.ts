@@ -5,7 +5,7 @@ import { HealthModule } from '../health/health.module.js';
 import { ReadinessService } from '../health/readiness.service.js';
 import { LocksModule } from '../locks/locks.module.js';
 import { LockEventsPublisher } from './lock-events.publisher.js';
-import { RealtimeRmqServer } from './realtime-rmq.server.js';
+import { RMQ_DRAIN_MS, RealtimeRmqServer } from './realtime-rmq.server.js';
 import { RmqController } from './rmq.controller.js';
 import { Metrics } from '../observability/metrics.js';
 
@@ -13,8 +13,6 @@ import { Metrics } from '../observability/metrics.js';
 const PREFETCH = 50;
 /** How long a faulted message waits before it is requeued. */
 const FAULT_RETRY_MS = 1000;
-/** How long a shutdown waits for messages in progress. */
-const DRAIN_MS = 5000;
 
 /**
  * The RabbitMQ side (imported only when `RABBITMQ_URL` is set): the consumer of `REALTIME_QUEUE`
@@ -56,7 +54,8 @@ export class RmqModule implements OnApplicationBootstrap, BeforeApplicationShutd
 
   /** Before the transport is closed: finish the messages in progress, then flush and stop the relay. */
   async beforeApplicationShutdown(): Promise<void> {
-    await this.server.drain(DRAIN_MS);
+    // Already done when GracefulShutdown drained first (it then finds nothing in flight).
+    await this.server.drain(RMQ_DRAIN_MS);
     await this.lockEvents.stop();
   }
 }

@@ -6,7 +6,7 @@ import { DisconnectGrace } from '../gateway/disconnect-grace.js';
 import { RealtimeNamespaceRef } from '../gateway/realtime-namespace.js';
 import { Responder } from '../gateway/responder.js';
 import type { RealtimeSocket } from '../gateway/socket-types.js';
-import { RealtimeRmqServer } from '../rmq/realtime-rmq.server.js';
+import { RMQ_DRAIN_MS, RealtimeRmqServer } from '../rmq/realtime-rmq.server.js';
 import type { InflightRequests } from './inflight-requests.js';
 
 /** After this, counted from the signal, the process exits whatever is still running (exit code 1). */
@@ -17,8 +17,6 @@ export const SHUTDOWN_DEADLINE_MS = 10_000;
  * EVENTS_TIMEOUT_MS (3 s by default).
  */
 export const REQUEST_DRAIN_MS = 5_000;
-/** How long the RabbitMQ consumer's messages in progress may take (the same bound as RmqModule's). */
-export const RMQ_DRAIN_MS = 5_000;
 
 const SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
 

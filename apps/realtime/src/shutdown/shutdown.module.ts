@@ -11,6 +11,5 @@ import { GracefulShutdown } from './graceful-shutdown.service.js';
 @Module({
   imports: [GatewayModule],
   providers: [GracefulShutdown],
-  exports: [GracefulShutdown],
 })
 export class ShutdownModule {}

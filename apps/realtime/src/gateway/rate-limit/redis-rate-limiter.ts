@@ -3,6 +3,8 @@ import { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import type { RateLimiter } from './rate-limiter.js';
 import { weightedCount } from './sliding-window.js';
+import { withTimeout } from '../../common/with-timeout.js';
+import { errorMessage } from '../../common/error-message.js';
 
 /** Options of the {@link RedisRateLimiter}. */
 export interface RedisRateLimiterOptions {
@@ -180,14 +182,7 @@ export class RedisRateLimiter implements RateLimiter {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
-    let timeout: NodeJS.Timeout | undefined;
-    await Promise.race([
-      this.sync(),
-      new Promise<void>((resolve) => {
-        timeout = setTimeout(resolve, this.options.closeTimeoutMs ?? 1_000);
-      }),
-    ]);
-    clearTimeout(timeout);
+    await withTimeout(this.sync(), this.options.closeTimeoutMs ?? 1_000, undefined);
   }
 
   private async exchange(): Promise<void> {
@@ -247,7 +242,7 @@ export class RedisRateLimiter implements RateLimiter {
         entry.slot.sending -= entry.sent;
         entry.slot.pending += entry.sent;
       }
-      return error instanceof Error ? error.message : String(error);
+      return errorMessage(error);
     }
   }
 }
