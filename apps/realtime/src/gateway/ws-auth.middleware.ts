@@ -50,10 +50,9 @@ export class WsAuthMiddleware implements OnModuleInit {
 
   /** The middleware itself, for `namespace.use(...)`. */
   readonly use = (socket: Socket, next: (error?: ExtendedError) => void): void => {
-    this.authenticate(socket as RealtimeSocket).then(
-      (userId) => {
-        const verified = tokenOf(socket.handshake) !== undefined && (this.config.jwt.secret ?? this.config.jwt.publicKey) !== undefined;
-        (socket as RealtimeSocket).data = verified ? { userId } : { userId, anonymous: true };
+    this.identify(socket as RealtimeSocket).then(
+      (data) => {
+        (socket as RealtimeSocket).data = data;
         next();
       },
       (error: unknown) => {
@@ -69,14 +68,19 @@ export class WsAuthMiddleware implements OnModuleInit {
 
   /** The authenticated (or anonymous) user id of a handshake; throws {@link HandshakeRefused}. */
   async authenticate(socket: Pick<RealtimeSocket, 'handshake'>): Promise<string> {
+    return (await this.identify(socket)).userId;
+  }
+
+  /** Who the handshake is: a verified user, or an anonymous one; throws {@link HandshakeRefused}. */
+  private async identify(socket: Pick<RealtimeSocket, 'handshake'>): Promise<RealtimeSocket['data']> {
     const token = tokenOf(socket.handshake);
     const keys = await this.verificationKeys();
-    if (token !== undefined && keys.size > 0) return this.verify(token, keys);
+    if (token !== undefined && keys.size > 0) return { userId: await this.verify(token, keys) };
     if (!this.config.allowAnonymous) {
       throw new HandshakeRefused(keys.size === 0 ? 'Authentication is not configured on this server' : 'Authentication required: no token');
     }
     // Anonymous mode with no key configured: a token cannot be verified, so it identifies nobody.
-    return anonymousUser(socket.handshake.query.userId);
+    return { userId: anonymousUser(socket.handshake.query.userId), anonymous: true };
   }
 
   private async verify(token: string, keys: Map<Algorithm, VerificationKey>): Promise<string> {
