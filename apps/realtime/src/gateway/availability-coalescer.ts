@@ -46,13 +46,13 @@ export class AvailabilityCoalescer {
 
   offer(update: Availability): void {
     const key = `${idKey(update.eventId)}\n${idKey(update.categoryId)}`;
-    const slot = this.slots.get(key);
-    const now = this.now();
+    let slot = this.slots.get(key);
     if (!slot) {
-      this.slots.set(key, { sentVersion: update.version, sentAt: now, pending: undefined, timer: undefined });
-      this.options.send(update);
-      return;
+      // Nothing sent yet: any version passes and the interval has long passed.
+      slot = { sentVersion: -Infinity, sentAt: -Infinity, pending: undefined, timer: undefined };
+      this.slots.set(key, slot);
     }
+    const now = this.now();
     if (update.version <= Math.max(slot.sentVersion, slot.pending?.version ?? -Infinity)) return;
     if (slot.timer === undefined && now - slot.sentAt >= this.options.intervalMs) {
       this.sendNow(slot, update, now);
