@@ -6,7 +6,8 @@ import {
   effectiveStatus,
   extendedExpiry,
   idKey,
-  isValidId,
+  requireId,
+  requireText,
   type Availability,
   type CatalogId,
   type ErrorCode,
@@ -96,28 +97,16 @@ export class InProcessLockStore implements LockStore {
 
   async defineEvent(event: EventInfo, options: { replaceTotals: boolean }): Promise<StoreReply<Availability[]>> {
     const call = this.begin();
-    checkId(event.id);
+    requireId(event.id);
     for (const category of event.categories) {
-      checkId(category.categoryId);
+      requireId(category.categoryId);
       checkTotal(category.totalTickets);
     }
     const entry = this.ensureEvent(event.id);
     if (event.name !== undefined && (options.replaceTotals || entry.name === undefined)) entry.name = event.name;
     for (const info of event.categories) {
-      const key = idKey(info.categoryId);
-      const known = entry.categories.get(key);
-      if (!known) {
-        const created = this.newCategory(entry, info.categoryId, info.totalTickets);
-        if (info.name !== undefined) created.name = info.name;
-        entry.categories.set(key, created);
-        touch(call, created, false);
-        continue;
-      }
-      if (info.name !== undefined && (options.replaceTotals || known.name === undefined)) known.name = info.name;
-      if (options.replaceTotals && known.total !== info.totalTickets) {
-        known.total = info.totalTickets;
-        touch(call, known, true);
-      }
+      const category = this.putCategory(call, entry, info.categoryId, info.totalTickets, options.replaceTotals);
+      if (info.name !== undefined && (options.replaceTotals || category.name === undefined)) category.name = info.name;
     }
     return this.finish(call, () => [...entry.categories.values()].map((c) => this.availabilityOf(c, call.now)));
   }
@@ -142,9 +131,9 @@ export class InProcessLockStore implements LockStore {
   async lock(request: LockRequest): Promise<StoreReply<LockGranted>> {
     const call = this.begin();
     const { now } = call;
-    checkText(request.userId);
-    checkText(request.sessionId);
-    if (request.requestId !== undefined) checkText(request.requestId);
+    requireText(request.userId);
+    requireText(request.sessionId);
+    if (request.requestId !== undefined) requireText(request.requestId);
     const quantity = request.hold.quantity;
     if (!isQuantity(quantity, this.policy.maxTicketsPerLock)) throw new LockError('VALIDATION_FAILED');
 
@@ -206,7 +195,7 @@ export class InProcessLockStore implements LockStore {
   async unlock(request: UnlockRequest): Promise<StoreReply<UnlockResult>> {
     const call = this.begin();
     const { target, userId } = request;
-    checkText(userId);
+    requireText(userId);
     let held: Held | undefined;
     if ('lockId' in target) {
       held = this.locks.get(target.lockId);
@@ -344,22 +333,11 @@ export class InProcessLockStore implements LockStore {
 
   async setCategoryTotal(eventId: CatalogId, categoryId: CatalogId, totalTickets: number): Promise<StoreReply<Availability>> {
     const call = this.begin();
-    checkId(eventId);
-    checkId(categoryId);
+    requireId(eventId);
+    requireId(categoryId);
     checkTotal(totalTickets);
-    const event = this.ensureEvent(eventId);
-    const key = idKey(categoryId);
-    let category = event.categories.get(key);
-    if (!category) {
-      category = this.newCategory(event, categoryId, totalTickets);
-      event.categories.set(key, category);
-      touch(call, category, false);
-    } else if (category.total !== totalTickets) {
-      category.total = totalTickets;
-      touch(call, category, true);
-    }
-    const known = category;
-    return this.finish(call, () => this.availabilityOf(known, call.now));
+    const category = this.putCategory(call, this.ensureEvent(eventId), categoryId, totalTickets, true);
+    return this.finish(call, () => this.availabilityOf(category, call.now));
   }
 
   async sweep(limit: number): Promise<StoreReply<SweepResult>> {
@@ -545,22 +523,26 @@ export class InProcessLockStore implements LockStore {
     return event;
   }
 
-  private newCategory(event: CatalogEvent, categoryId: CatalogId, total: number): Category {
-    return { eventId: event.id, categoryId, total, sold: 0, lockedRecorded: 0, version: 1, active: new IndexedMinHeap() };
+  /** Defines a category at version 1, or (with `replaceTotal`) gives a known one its new total. */
+  private putCategory(call: Call, event: CatalogEvent, categoryId: CatalogId, total: number, replaceTotal: boolean): Category {
+    const key = idKey(categoryId);
+    const known = event.categories.get(key);
+    if (!known) {
+      const created: Category = { eventId: event.id, categoryId, total, sold: 0, lockedRecorded: 0, version: 1, active: new IndexedMinHeap() };
+      event.categories.set(key, created);
+      touch(call, created, false);
+      return created;
+    }
+    if (replaceTotal && known.total !== total) {
+      known.total = total;
+      touch(call, known, true);
+    }
+    return known;
   }
 }
 
 function isQuantity(value: number, max: number): boolean {
   return Number.isInteger(value) && value >= 1 && value <= max;
-}
-
-function checkId(id: CatalogId): void {
-  if (!isValidId(id)) throw new LockError('VALIDATION_FAILED');
-}
-
-/** User, session and request ids are opaque but non-empty. */
-function checkText(value: string): void {
-  if (typeof value !== 'string' || value.length === 0) throw new LockError('VALIDATION_FAILED');
 }
 
 function checkTotal(total: number): void {

@@ -245,6 +245,14 @@ local function ensureEvent(ek, eidt, name)
   return true
 end
 
+-- A known category's new total; its counts (and version) change only if the total does.
+local function replaceTotal(r, total)
+  if tonumber(redis.call('HGET', kCat(r), 'total')) ~= total then
+    redis.call('HSET', kCat(r), 'total', I(total))
+    touch(r, true)
+  end
+end
+
 -- Creates a category at version 1 if unknown; answers whether it did.
 local function ensureCat(ek, ck, cidt, total, name)
   local r = catRef(ek, ck)
@@ -286,10 +294,7 @@ for _, c in ipairs(cats) do
     if c.name then
       if replace then redis.call('HSET', kCat(r), 'name', c.name) else redis.call('HSETNX', kCat(r), 'name', c.name) end
     end
-    if replace and tonumber(redis.call('HGET', kCat(r), 'total')) ~= c.total then
-      redis.call('HSET', kCat(r), 'total', I(c.total))
-      touch(r, true)
-    end
+    if replace then replaceTotal(r, c.total) end
   end
 end
 applyBumps()
@@ -500,10 +505,7 @@ local total = tonumber(X(5))
 if not isInt(total) or total < 0 then return fail('VALIDATION_FAILED') end
 ensureEvent(ek, eidt, nil)
 local r = catRef(ek, ck)
-if not ensureCat(ek, ck, cidt, total, nil) and tonumber(redis.call('HGET', kCat(r), 'total')) ~= total then
-  redis.call('HSET', kCat(r), 'total', I(total))
-  touch(r, true)
-end
+if not ensureCat(ek, ck, cidt, total, nil) then replaceTotal(r, total) end
 applyBumps()
 return ok(availJson(r))
 `;

@@ -5,7 +5,8 @@ import {
   defaultMessage,
   idKey,
   isErrorCode,
-  isValidId,
+  requireId,
+  requireText,
   type Availability,
   type CatalogId,
   type EventInfo,
@@ -125,9 +126,9 @@ export class RedisLockStore implements LockStore {
       lookupKey(request.eventId),
       lookupKey(request.categoryId),
       String(request.hold.quantity),
-      text(request.userId),
-      text(request.sessionId),
-      request.requestId === undefined ? '' : text(request.requestId),
+      requireText(request.userId),
+      requireText(request.sessionId),
+      request.requestId === undefined ? '' : requireText(request.requestId),
     ];
     return this.call('lock', args, (value) => value as LockGranted);
   }
@@ -137,7 +138,7 @@ export class RedisLockStore implements LockStore {
     const selector =
       'lockId' in target ? ['id', target.lockId, ''] : ['cat', lookupKey(target.eventId), lookupKey(target.categoryId)];
     const quantity = request.quantity === undefined ? '' : String(request.quantity);
-    return this.call('unlock', [text(request.userId), ...selector, quantity], (value) => value as UnlockResult);
+    return this.call('unlock', [requireText(request.userId), ...selector, quantity], (value) => value as UnlockResult);
   }
 
   async extend(lockId: string, userId: string): Promise<StoreReply<LockRecord>> {
@@ -219,14 +220,8 @@ export class RedisLockStore implements LockStore {
 
 /** The key form and the catalog's form (`n` number / `s` string) of an id being defined. */
 function catalogId(id: CatalogId): [string, IdType] {
-  if (!isValidId(id)) throw new LockError('VALIDATION_FAILED');
+  requireId(id);
   return [idKey(id), typeof id === 'number' ? 'n' : 's'];
-}
-
-/** Ids of users, sessions and requests are opaque, but must be non-empty strings. */
-function text(value: string): string {
-  if (typeof value !== 'string' || value.length === 0) throw new LockError('VALIDATION_FAILED');
-  return value;
 }
 
 /** An id only looked up: anything that is not a valid id simply names nothing. */
