@@ -20,6 +20,7 @@ describe('GET /metrics', () => {
     expect(await request(bob, 'lock-tickets', { eventId: 1, categoryId: 1, quantity: 999 })).toMatchObject({ code: 'VALIDATION_FAILED' });
     expect(await request(alice, 'lock-tickets', { eventId: 1, categoryId: 1, quantity: 1 })).toMatchObject({ code: 'DUPLICATE_LOCK' });
     ok(await request(alice, 'unlock-tickets', { lockId: lock.lockId }));
+    ok(await request(bob, 'get-my-locks', {}));
 
     const response = await fetch(`${app.baseUrl}/metrics`);
     expect(response.status).toBe(200);
@@ -36,6 +37,8 @@ describe('GET /metrics', () => {
     expect(sample(text, 'realtime_availability_updates_total', 'result="offered"')).toBe(2);
     expect(sample(text, 'realtime_availability_updates_total', 'result="sent"')).toBeGreaterThanOrEqual(1);
     expect(sample(text, 'realtime_messages_sent_total', 'type="lock-tickets-response"')).toBe(3);
+    // Counted under the event actually sent (the contract names get-my-locks' answer my-locks-response).
+    expect(sample(text, 'realtime_messages_sent_total', 'type="my-locks-response"')).toBe(1);
     expect(text).toContain('process_resident_memory_bytes');
   });
 });

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '#config';
 import { LockError } from '#lock-domain';
 import {
+  RESPONSE_EVENTS,
   checkPayload,
   createSocketPayloadSchemas,
   type Answer,
@@ -70,7 +71,7 @@ export class Responder {
   private record(socket: RealtimeSocket, event: RequestEvent, data: unknown, answer: Answer<unknown>, seconds: number): void {
     const outcome = answer.success ? 'ok' : answer.code;
     this.metrics.requestDuration.observe({ event }, seconds);
-    this.metrics.messagesSent.inc({ type: `${event}-response` });
+    this.metrics.messagesSent.inc({ type: RESPONSE_EVENTS[event] });
     if (LOCK_EVENTS.has(event)) this.metrics.lockOutcomes.inc({ event, outcome });
     this.logger.debug({
       msg: 'request',
