@@ -12,7 +12,7 @@
  * bench/results/<stamp>.json + .svg, and latest.json / latest.svg.
  */
 import { execSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -39,7 +39,7 @@ import {
   type RunContext,
   type Server,
 } from './lib/servers.js';
-import { fmt, median, percentile, ratio, sortedCopy, wallNow } from './lib/stats.js';
+import { fmt, median, medianOf, pairedRatio, percentile, ratio, sortedCopy, wallNow } from './lib/stats.js';
 
 // ---------------------------------------------------------------- settings
 
@@ -109,7 +109,6 @@ const ctx: RunContext = {
   secret: `bench-secret-${runId}-0123456789abcdef`,
   catalogFile: path.join(tmpdir(), `bench-catalog-${runId}.json`),
   events: [{ id: EVENT_ID, categories: [HOT, ...FAN_CATEGORIES].map((categoryId) => ({ categoryId, totalTickets: 1_000_000 })) }],
-  serviceNodeFlags: [],
 };
 
 const live: Server[] = [];
@@ -138,56 +137,76 @@ async function down(server: Server): Promise<void> {
 
 // ---------------------------------------------------------------- client processes
 
-async function closedLoop(urls: string[], options: { clients: number; durationMs?: number; pairsPerClient?: number; userPrefix: string; warmupMs?: number }, beforeGo?: () => Promise<void>): Promise<ClosedLoopResult> {
+/**
+ * Spawns a client process (`bench/clients/<script>`, settings in BENCH_CLIENT) and waits for its
+ * `{ ready }`; stops it again if it says `{ error }`, exits or stays silent.
+ */
+async function startClient<T extends object>(
+  script: string,
+  settings: object,
+  options: { nodeFlags?: string[]; timeoutMs: number; failure: string },
+): Promise<{ child: Child; ready: T }> {
   const child = spawnNode({
-    name: `${runId}-closed-loop`,
-    args: [path.join(BENCH_DIR, 'clients/closed-loop.ts')],
-    env: {
-      BENCH_CLIENT: JSON.stringify({
-        urls,
-        secret: ctx.secret,
-        userPrefix: options.userPrefix,
-        clients: options.clients,
-        eventId: EVENT_ID,
-        categoryId: HOT,
-        warmupMs: options.warmupMs ?? flags.warmupMs,
-        ...(options.durationMs === undefined ? {} : { durationMs: options.durationMs }),
-        ...(options.pairsPerClient === undefined ? {} : { pairsPerClient: options.pairsPerClient }),
-      }),
-    },
+    name: `${runId}-${path.basename(script, '.ts')}`,
+    args: [...(options.nodeFlags ?? []), path.join(BENCH_DIR, 'clients', script)],
+    env: { BENCH_CLIENT: JSON.stringify(settings) },
   });
   children.push(child);
   try {
-    const ready = await child.next<{ ready?: boolean; error?: string }>((m) => m.ready === true || typeof m.error === 'string', 60_000);
-    if (!ready.ready) throw new Error(ready.error ?? 'closed-loop client failed to start');
+    const ready = await child.next<T & { ready?: boolean; error?: string }>((m) => m.ready === true || typeof m.error === 'string', options.timeoutMs);
+    if (!ready.ready) throw new Error(ready.error ?? options.failure);
+    return { child, ready };
+  } catch (error) {
+    await endClient(child, 3000);
+    throw error;
+  }
+}
+
+async function endClient(child: Child, graceMs: number): Promise<void> {
+  await stopChild(child, graceMs);
+  children.splice(children.indexOf(child), 1);
+}
+
+async function closedLoop(urls: string[], options: { clients: number; durationMs?: number; pairsPerClient?: number; userPrefix: string; warmupMs?: number }, beforeGo?: () => Promise<void>): Promise<ClosedLoopResult> {
+  const { child } = await startClient(
+    'closed-loop.ts',
+    {
+      urls,
+      secret: ctx.secret,
+      userPrefix: options.userPrefix,
+      clients: options.clients,
+      eventId: EVENT_ID,
+      categoryId: HOT,
+      warmupMs: options.warmupMs ?? flags.warmupMs,
+      ...(options.durationMs === undefined ? {} : { durationMs: options.durationMs }),
+      ...(options.pairsPerClient === undefined ? {} : { pairsPerClient: options.pairsPerClient }),
+    },
+    { timeoutMs: 60_000, failure: 'closed-loop client failed to start' },
+  );
+  try {
     await beforeGo?.();
     const reply = await child.ask<{ result?: ClosedLoopResult; error?: string }>({ cmd: 'go' }, (m) => 'result' in m || 'error' in m, 180_000);
     if (!reply.result) throw new Error(reply.error ?? 'closed-loop client failed');
     child.send({ cmd: 'close' });
     return reply.result;
   } finally {
-    await stopChild(child, 3000);
-    children.splice(children.indexOf(child), 1);
+    await endClient(child, 3000);
   }
 }
 
 async function socketsProcess(url: string, count: number, userPrefix: string, eventId?: string): Promise<{ child: Child; connectMs: number }> {
-  const child = spawnNode({
-    name: `${runId}-sockets`,
-    args: ['--max-old-space-size=2048', path.join(BENCH_DIR, 'clients/sockets.ts')],
-    env: { BENCH_CLIENT: JSON.stringify({ url, secret: ctx.secret, userPrefix, count, ...(eventId === undefined ? {} : { eventId }) }) },
-  });
-  children.push(child);
-  const reply = await child.next<{ ready?: boolean; connectMs?: number; error?: string }>((m) => m.ready === true || typeof m.error === 'string', 300_000);
-  if (!reply.ready) throw new Error(reply.error ?? 'sockets process failed');
-  return { child, connectMs: reply.connectMs ?? 0 };
+  const { child, ready } = await startClient<{ connectMs?: number }>(
+    'sockets.ts',
+    { url, secret: ctx.secret, userPrefix, count, ...(eventId === undefined ? {} : { eventId }) },
+    { nodeFlags: ['--max-old-space-size=2048'], timeoutMs: 300_000, failure: 'sockets process failed' },
+  );
+  return { child, connectMs: ready.connectMs ?? 0 };
 }
 
 async function closeSockets(child: Child): Promise<void> {
   child.send({ cmd: 'close' });
   await Promise.race([child.exited, sleep(5000)]);
-  await stopChild(child, 2000);
-  children.splice(children.indexOf(child), 1);
+  await endClient(child, 2000);
 }
 
 // ---------------------------------------------------------------- results
@@ -264,18 +283,20 @@ async function scenario1(lua: Server, contract: Server | undefined, service: Ser
 }
 
 function report1(s1: Scenario1): void {
-  const m = (list: ClosedLoopResult[], key: keyof ClosedLoopResult): number => median(list.map((r) => r[key] as number));
-  const svc = { tput: m(s1.service, 'pairsPerSecond'), p50: m(s1.service, 'p50'), p99: m(s1.service, 'p99') };
-  const con = { tput: m(s1.contract, 'pairsPerSecond'), p50: m(s1.contract, 'p50'), p99: m(s1.contract, 'p99') };
-  const lua = { tput: m(s1.lua, 'pairsPerSecond'), p50: m(s1.lua, 'p50'), p99: m(s1.lua, 'p99') };
+  const medians = (list: ClosedLoopResult[]): { tput: number; p50: number; p99: number } => ({
+    tput: medianOf(list, 'pairsPerSecond'),
+    p50: medianOf(list, 'p50'),
+    p99: medianOf(list, 'p99'),
+  });
+  const svc = medians(s1.service);
+  const con = medians(s1.contract);
+  const lua = medians(s1.lua);
   // Ratios per round (adjacent runs), then their median: robust to drift on a shared machine.
-  const roundRatios = (key: keyof ClosedLoopResult, base: ClosedLoopResult[]): number =>
-    median(s1.service.map((r, i) => ratio(r[key] as number, (base[i]?.[key] as number) ?? Number.NaN)));
-  const tputVsContract = roundRatios('pairsPerSecond', s1.contract);
-  const p99VsContract = roundRatios('p99', s1.contract);
-  const p50VsContract = roundRatios('p50', s1.contract);
-  const tputVsLua = roundRatios('pairsPerSecond', s1.lua);
-  const p99VsLua = roundRatios('p99', s1.lua);
+  const tputVsContract = pairedRatio(s1.service, s1.contract, 'pairsPerSecond');
+  const p99VsContract = pairedRatio(s1.service, s1.contract, 'p99');
+  const p50VsContract = pairedRatio(s1.service, s1.contract, 'p50');
+  const tputVsLua = pairedRatio(s1.service, s1.lua, 'pairsPerSecond');
+  const p99VsLua = pairedRatio(s1.service, s1.lua, 'p99');
   const clients = `${flags.clients} clients`;
   const hasContract = s1.contract.length > 0;
   figures.push(
@@ -430,40 +451,39 @@ async function scenario2(service: Server): Promise<void> {
       await sleep(500);
       const after = await commandCalls(redis);
       const elapsed = wallNow() - started;
-      const seen = await watch?.stop();
+      if (!watch) throw new Error('monitor not started');
+      const seen = await watch.stop();
       const load = diffCalls(after, before);
       // (b) idle window of the same length: the service (and whatever else shares the server) at rest.
       const idleBefore = await commandCalls(redis);
       await sleep(elapsed);
       const idle = diffCalls(await commandCalls(redis), idleBefore);
       // Commands clients sent (per MONITOR); the rest of commandstats ran inside scripts.
-      const clientNames = new Set(seen ? [...seen.client.keys()] : ['evalsha', 'eval']);
+      const clientNames = new Set(seen.client.keys());
       const net = new Map<string, number>();
       for (const name of clientNames) {
         const value = ((load.get(name) ?? 0) - (idle.get(name) ?? 0)) / ops;
         if (Math.abs(value) >= 0.005) net.set(name, value);
       }
       statsPerOp.push(net);
-      if (seen) {
-        monitorPerOp.push(new Map([...seen.client].map(([k, v]) => [k, v / ops])));
-        luaPerOp.push(seen.lua / ops);
-        luaPublishPerOp.push((seen.luaByName.get('publish') ?? 0) / ops);
-        connectionsSeen.push(seen.bySource.size);
-      }
+      monitorPerOp.push(new Map([...seen.client].map(([k, v]) => [k, v / ops])));
+      luaPerOp.push(seen.lua / ops);
+      luaPublishPerOp.push((seen.luaByName.get('publish') ?? 0) / ops);
+      connectionsSeen.push(seen.bySource.size);
       log(
         `2. round ${round}: ${ops} ops in ${(elapsed / 1000).toFixed(1)} s; sent per op (commandstats, load − idle): ` +
-          `${[...net].map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}; inside scripts per op (MONITOR): ${seen ? (seen.lua / ops).toFixed(1) : 'n/a'}`,
+          `${[...net].map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}; inside scripts per op (MONITOR): ${(seen.lua / ops).toFixed(1)}`,
       );
     }
   } finally {
     redis.disconnect();
   }
-  const medianOf = (list: Array<Map<string, number>>): Map<string, number> => {
+  const medianPerName = (list: Array<Map<string, number>>): Map<string, number> => {
     const names = new Set(list.flatMap((m) => [...m.keys()]));
     return new Map([...names].map((name) => [name, median(list.map((m) => m.get(name) ?? 0))]));
   };
-  const stats = medianOf(statsPerOp);
-  const monitored = medianOf(monitorPerOp);
+  const stats = medianPerName(statsPerOp);
+  const monitored = medianPerName(monitorPerOp);
   const describe = (m: Map<string, number>): string =>
     [...m].filter(([, v]) => Math.abs(v) >= 0.01).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ');
   const awaited = stats.get('evalsha') ?? Number.NaN;
@@ -486,7 +506,7 @@ async function scenario2(service: Server): Promise<void> {
   );
   notes.push(
     `2. commands sent to Redis per lock or unlock, INFO commandstats load − idle, median of ${statsPerOp.length} windows: ${describe(stats)}` +
-      (monitorPerOp.length ? `; MONITOR on db ${db} agrees: ${describe(monitored)} from ${median(connectionsSeen)} connections; inside the scripts (not round trips): ${fmt(median(luaPerOp))} commands per op, of which PUBLISH ${fmt(median(luaPublishPerOp), 2)}` : ''),
+      `; MONITOR on db ${db} agrees: ${describe(monitored)} from ${median(connectionsSeen)} connections; inside the scripts (not round trips): ${fmt(median(luaPerOp))} commands per op, of which PUBLISH ${fmt(median(luaPublishPerOp), 2)}`,
   );
   chart.push({ label: '2. Redis commands / op (request path)', value: requestPath, unit: '', target: 1, direction: 'max', baseline: 1, baselineLabel: 'Lua floor' });
   json.roundTrips = {
@@ -660,45 +680,47 @@ async function scenario4(): Promise<void> {
       await down(server);
     }
   }
-  const m = (list: BurstResult[], key: Exclude<keyof BurstResult, 'latencies'>): number => median(list.map((r) => r[key]));
   // A serial locker gets few locks through while thousands of sockets are written to: pool every
   // round's locks for the percentiles rather than take medians of small per-round samples.
-  const pooled = (list: BurstResult[], p: number): number => percentile(sortedCopy(list.flatMap((r) => r.latencies)), p);
-  const svcP99 = pooled(results.service, 99);
-  const floorP99 = pooled(results.contract, 99);
+  const summary = (list: BurstResult[]): { p50: number; p99: number; updates: number } => {
+    const pooled = sortedCopy(list.flatMap((r) => r.latencies));
+    return { p50: percentile(pooled, 50), p99: percentile(pooled, 99), updates: medianOf(list, 'updatesPerSecondPerCategory') };
+  };
+  const svc = summary(results.service);
+  const base = summary(results.contract);
   const floorName = baselineKind === 'contract' ? 'contract floor' : 'Lua floor (no RabbitMQ)';
   figures.push(
     {
       scenario: 4,
       figure: `fan-out ack → last of ${members.toLocaleString('en-US')} members, p99 ms (${results.service.reduce((a, r) => a + r.latencies.length, 0)} locks)`,
-      service: fmt(svcP99),
-      baseline: `${floorName} ${fmt(floorP99)}`,
-      ratio: `${fmt(ratio(svcP99, floorP99), 2)}×`,
+      service: fmt(svc.p99),
+      baseline: `${floorName} ${fmt(base.p99)}`,
+      ratio: `${fmt(ratio(svc.p99, base.p99), 2)}×`,
       target: '≤ 250 ms',
-      holds: holds(Number.isFinite(svcP99) ? svcP99 <= 250 : undefined),
+      holds: holds(Number.isFinite(svc.p99) ? svc.p99 <= 250 : undefined),
     },
     {
       scenario: 4,
       figure: 'fan-out ack → last member, p50 ms',
-      service: fmt(pooled(results.service, 50)),
-      baseline: `${floorName} ${fmt(pooled(results.contract, 50))}`,
-      ratio: `${fmt(ratio(pooled(results.service, 50), pooled(results.contract, 50)), 2)}×`,
+      service: fmt(svc.p50),
+      baseline: `${floorName} ${fmt(base.p50)}`,
+      ratio: `${fmt(ratio(svc.p50, base.p50), 2)}×`,
       target: '–',
       holds: '–',
     },
     {
       scenario: 4,
       figure: 'availability-updates/s per category (coalesced, 100 ms)',
-      service: fmt(m(results.service, 'updatesPerSecondPerCategory')),
-      baseline: `${floorName} ${fmt(m(results.contract, 'updatesPerSecondPerCategory'))}`,
-      ratio: `${fmt(ratio(m(results.service, 'updatesPerSecondPerCategory'), m(results.contract, 'updatesPerSecondPerCategory')), 2)}×`,
+      service: fmt(svc.updates),
+      baseline: `${floorName} ${fmt(base.updates)}`,
+      ratio: `${fmt(ratio(svc.updates, base.updates), 2)}×`,
       target: '≤ 10',
       holds: '–',
     },
   );
   const lost = results.service.reduce((a, r) => a + r.missing + r.incomplete, 0);
-  notes.push(`4. locks per burst (service, median): ${fmt(m(results.service, 'locks'), 0)} over ${FAN_CATEGORIES.length} categories in ${flags.burstMs / 1000} s; locks whose update did not reach every member: ${lost}`);
-  chart.push({ label: `4. fan-out p99, ${members.toLocaleString('en-US')} members`, value: svcP99, unit: 'ms', target: 250, direction: 'max', baseline: floorP99, baselineLabel: floorName });
+  notes.push(`4. locks per burst (service, median): ${fmt(medianOf(results.service, 'locks'), 0)} over ${FAN_CATEGORIES.length} categories in ${flags.burstMs / 1000} s; locks whose update did not reach every member: ${lost}`);
+  chart.push({ label: `4. fan-out p99, ${members.toLocaleString('en-US')} members`, value: svc.p99, unit: 'ms', target: 250, direction: 'max', baseline: base.p99, baselineLabel: floorName });
   json.fanout = { members, categories: FAN_CATEGORIES, burstMs: flags.burstMs, results };
 }
 
@@ -707,10 +729,12 @@ async function scenario4(): Promise<void> {
 async function scenario5(): Promise<void> {
   const forced = process.env.BENCH_MULTI_INSTANCE;
   const detected = serviceHasClusterAdapter();
-  if (forced === '0' || (forced !== '1' && !detected)) {
-    const why = forced === '0' ? 'skipped (BENCH_MULTI_INSTANCE=0)' : 'n/a (multi-instance adapter not built yet)';
+  const notMeasured = (why: string): void => {
     figures.push({ scenario: 5, figure: 'two instances vs one, pairs/s', service: why, baseline: '', ratio: '', target: '(report)', holds: '–' });
     json.multiInstance = { status: why };
+  };
+  if (forced === '0' || (forced !== '1' && !detected)) {
+    notMeasured(forced === '0' ? 'skipped (BENCH_MULTI_INSTANCE=0)' : 'n/a (multi-instance adapter not built yet)');
     return;
   }
   const prefix = `bench-${runId}-multi`;
@@ -735,9 +759,7 @@ async function scenario5(): Promise<void> {
     watcher.close();
     locker.close();
     if (!crossed) {
-      const why = 'n/a (an update on instance A did not reach a room member on instance B)';
-      figures.push({ scenario: 5, figure: 'two instances vs one, pairs/s', service: why, baseline: '', ratio: '', target: '(report)', holds: '–' });
-      json.multiInstance = { status: why };
+      notMeasured('n/a (an update on instance A did not reach a room member on instance B)');
       return;
     }
     const one: ClosedLoopResult[] = [];
@@ -747,13 +769,13 @@ async function scenario5(): Promise<void> {
       two.push(await closedLoop([a.url, b.url], { clients: flags.clients, durationMs: flags.durationMs, userPrefix: `s5-two-r${round}` }));
       log(`5. round ${round}: one instance ${fmt(one.at(-1)?.pairsPerSecond ?? Number.NaN, 0)} pairs/s, two ${fmt(two.at(-1)?.pairsPerSecond ?? Number.NaN, 0)} pairs/s`);
     }
-    const r = median(two.map((t, i) => ratio(t.pairsPerSecond, one[i]?.pairsPerSecond ?? Number.NaN)));
+    const r = pairedRatio(two, one, 'pairsPerSecond');
     figures.push(
       {
         scenario: 5,
         figure: `two instances vs one, pairs/s (${flags.clients} clients split)`,
-        service: fmt(median(two.map((t) => t.pairsPerSecond)), 0),
-        baseline: `one instance ${fmt(median(one.map((t) => t.pairsPerSecond)), 0)}`,
+        service: fmt(medianOf(two, 'pairsPerSecond'), 0),
+        baseline: `one instance ${fmt(medianOf(one, 'pairsPerSecond'), 0)}`,
         ratio: `${fmt(r, 2)}×`,
         target: '(report)',
         holds: '–',
@@ -761,9 +783,9 @@ async function scenario5(): Promise<void> {
       {
         scenario: 5,
         figure: 'two instances vs one, p99 ms',
-        service: fmt(median(two.map((t) => t.p99)), 2),
-        baseline: `one instance ${fmt(median(one.map((t) => t.p99)), 2)}`,
-        ratio: `${fmt(median(two.map((t, i) => ratio(t.p99, one[i]?.p99 ?? Number.NaN))), 2)}×`,
+        service: fmt(medianOf(two, 'p99'), 2),
+        baseline: `one instance ${fmt(medianOf(one, 'p99'), 2)}`,
+        ratio: `${fmt(pairedRatio(two, one, 'p99'), 2)}×`,
         target: '(report)',
         holds: '–',
       },
@@ -787,7 +809,6 @@ async function profileService(service: Server): Promise<void> {
     await profileStart(service.child);
   });
   await profileStop(service.child, file);
-  const { readFileSync } = await import('node:fs');
   const summary = summarise(JSON.parse(readFileSync(file, 'utf8')) as Parameters<typeof summarise>[0], 20);
   json.profile = { file: path.relative(ROOT, file), summary };
   log(`CPU profile of the service under scenario 1 load: ${path.relative(ROOT, file)}\n${formatSummary(summary)}`);

@@ -29,6 +29,13 @@ function request(socket, event, data, timeoutMs = 10_000) {
   });
 }
 
+/** An artillery function step `(context, events, next)` running an async function: next() once it settles. */
+function step(fn) {
+  return (context, events, next) => {
+    fn(context, events).then(() => next(), next);
+  };
+}
+
 // ---- browsing crowd ----
 
 function countUpdates(context, events, next) {
@@ -63,9 +70,7 @@ async function lockAndReleaseAsync(context, events) {
   events.emit('histogram', 'browse.unlock_ack_ms', unlock.ms);
 }
 
-function lockAndRelease(context, events, next) {
-  lockAndReleaseAsync(context, events).then(() => next(), (error) => next(error));
-}
+const lockAndRelease = step(lockAndReleaseAsync);
 
 // ---- flash sale ----
 
@@ -90,9 +95,7 @@ async function raceForDropAsync(context, events) {
   }
 }
 
-function raceForDrop(context, events, next) {
-  raceForDropAsync(context, events).then(() => next(), (error) => next(error));
-}
+const raceForDrop = step(raceForDropAsync);
 
 /** One winner in four changes their mind and gives the tickets back (they go to the next buyers). */
 async function maybeGiveBackAsync(context, events) {
@@ -104,9 +107,7 @@ async function maybeGiveBackAsync(context, events) {
   else events.emit('counter', `flash.unlock_failed.${(answer && answer.code) || 'UNKNOWN'}`, 1);
 }
 
-function maybeGiveBack(context, events, next) {
-  maybeGiveBackAsync(context, events).then(() => next(), (error) => next(error));
-}
+const maybeGiveBack = step(maybeGiveBackAsync);
 
 // ---- Orders stream over RabbitMQ ----
 
@@ -177,9 +178,7 @@ async function confirmOverRabbitAsync(context, events) {
   else events.emit('counter', `orders.failed.${(response && response.code) || (reply && reply.err ? 'ERROR' : 'UNKNOWN')}`, 1);
 }
 
-function confirmOverRabbit(context, events, next) {
-  confirmOverRabbitAsync(context, events).then(() => next(), (error) => next(error));
-}
+const confirmOverRabbit = step(confirmOverRabbitAsync);
 
 module.exports = {
   countUpdates,

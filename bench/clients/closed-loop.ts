@@ -54,7 +54,6 @@ async function main(): Promise<void> {
       else if (raw.includes('"lock-released"')) notifications++;
       return false;
     },
-    onEvent: () => undefined,
   }), 25);
   for (const socket of sockets) {
     const joined = await socket.request<{ success: boolean; code?: string }>('join-event-room', { eventId: settings.eventId });

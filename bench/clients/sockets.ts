@@ -7,7 +7,7 @@
  */
 import { runChild } from '../lib/child.js';
 import { signHs256 } from '../lib/jwt.js';
-import { connectMany } from '../lib/lite-client.js';
+import { connectMany, forEachLimit } from '../lib/lite-client.js';
 import { wallNow } from '../lib/stats.js';
 
 interface Settings {
@@ -17,7 +17,6 @@ interface Settings {
   count: number;
   /** Join this event's room and record its updates. */
   eventId?: string | number;
-  concurrency?: number;
 }
 
 export interface UpdateSeen {
@@ -57,18 +56,12 @@ async function main(): Promise<void> {
           }
         : {}),
     }),
-    settings.concurrency ?? 100,
   );
   if (watching) {
-    let next = 0;
-    const join = async (): Promise<void> => {
-      while (next < sockets.length) {
-        const socket = sockets[next++];
-        const joined = await socket?.request<{ success: boolean; code?: string }>('join-event-room', { eventId: settings.eventId });
-        if (joined && !joined.success) throw new Error(`join-event-room failed: ${joined.code}`);
-      }
-    };
-    await Promise.all(Array.from({ length: 50 }, join));
+    await forEachLimit(sockets, 50, async (socket) => {
+      const joined = await socket.request<{ success: boolean; code?: string }>('join-event-room', { eventId: settings.eventId });
+      if (!joined.success) throw new Error(`join-event-room failed: ${joined.code}`);
+    });
   }
   process.send?.({ ready: true, connectMs: wallNow() - started });
   process.on('message', (message: { cmd?: string }) => {

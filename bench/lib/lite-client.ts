@@ -9,49 +9,40 @@ import WebSocket from 'ws';
 export interface LiteConnectOptions {
   /** `http://host:port` of the server. */
   url: string;
-  namespace?: string;
   /** Sent as `auth.token` in the namespace CONNECT packet. */
   token?: string;
-  /** Handshake query (anonymous mode: `userId`). */
-  query?: Record<string, string>;
-  /** Every server event: name and first argument. `raw` is the whole frame. */
+  /** Every server event (that passes `filter`): name and first argument. `raw` is the whole frame. */
   onEvent?: (event: string, data: unknown, raw: string) => void;
   /**
-   * Cheap pre-filter: frames for which it answers false are not JSON-parsed (onEvent is not called).
-   * Used by watchers that only look at some events.
+   * Sees every event frame first, with or without onEvent; frames for which it answers false are not
+   * JSON-parsed (onEvent is not called). Used by watchers that only look at (or count) some events.
    */
   filter?: (raw: string) => boolean;
-  timeoutMs?: number;
 }
+
+/** The service's namespace. */
+const NAMESPACE = '/realtime';
 
 export class LiteSocket {
   private nextAck = 0;
   private readonly acks = new Map<number, (data: unknown) => void>();
-  private readonly prefix: string;
+  /** What follows the packet type in every namespace packet. */
+  private readonly prefix = `${NAMESPACE},`;
   closed = false;
-  sid = '';
 
-  private constructor(
-    private readonly ws: WebSocket,
-    namespace: string,
-  ) {
-    this.prefix = namespace === '/' ? '' : `${namespace},`;
-  }
+  private constructor(private readonly ws: WebSocket) {}
 
   static connect(options: LiteConnectOptions): Promise<LiteSocket> {
-    const namespace = options.namespace ?? '/realtime';
     const base = new URL(options.url);
     base.protocol = base.protocol === 'https:' ? 'wss:' : 'ws:';
     base.pathname = '/socket.io/';
     base.searchParams.set('EIO', '4');
     base.searchParams.set('transport', 'websocket');
-    for (const [key, value] of Object.entries(options.query ?? {})) base.searchParams.set(key, value);
     const ws = new WebSocket(base.toString(), { perMessageDeflate: false });
-    const socket = new LiteSocket(ws, namespace);
-    const nsPrefix = namespace === '/' ? '' : `${namespace},`;
+    const socket = new LiteSocket(ws);
     return new Promise<LiteSocket>((resolve, reject) => {
       let settled = false;
-      const timer = setTimeout(() => fail(new Error('connect timeout')), options.timeoutMs ?? 20_000);
+      const timer = setTimeout(() => fail(new Error('connect timeout')), 20_000);
       const fail = (error: Error): void => {
         if (settled) return;
         settled = true;
@@ -74,14 +65,14 @@ export class LiteSocket {
         }
         if (type === 48 /* '0' open */) {
           const auth = options.token === undefined ? '' : JSON.stringify({ token: options.token });
-          ws.send(`40${nsPrefix}${auth}`);
+          ws.send(`40${socket.prefix}${auth}`);
           return;
         }
         if (type !== 52 /* '4' message */) return;
         const packetType = raw.charCodeAt(1);
-        const body = raw.slice(2 + nsPrefix.length);
+        const body = raw.slice(2 + socket.prefix.length);
         if (packetType === 50 /* '2' EVENT */) {
-          if (options.onEvent && (!options.filter || options.filter(raw))) {
+          if ((options.filter?.(raw) ?? true) && options.onEvent) {
             const start = body.indexOf('[');
             const args = JSON.parse(body.slice(start)) as [string, unknown];
             options.onEvent(args[0], args[1], raw);
@@ -95,7 +86,6 @@ export class LiteSocket {
             handler((JSON.parse(body.slice(start)) as unknown[])[0]);
           }
         } else if (packetType === 48 /* '0' CONNECT */) {
-          socket.sid = (JSON.parse(body || '{}') as { sid?: string }).sid ?? '';
           settled = true;
           clearTimeout(timer);
           ws.removeAllListeners('close');
@@ -110,10 +100,6 @@ export class LiteSocket {
         }
       });
     });
-  }
-
-  emit(event: string, data: unknown): void {
-    this.ws.send(`42${this.prefix}${JSON.stringify([event, data])}`);
   }
 
   /** Emits with an acknowledgement; resolves with the ack's first argument. */
@@ -137,30 +123,36 @@ export class LiteSocket {
   }
 }
 
-/** Connects `count` sockets, `concurrency` handshakes at a time. */
+/** Runs `fn` over `items` in order, at most `limit` at a time; rejects with the first failure. */
+export async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const index = next++;
+      await fn(items[index] as T, index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/** Connects `count` sockets, `concurrency` handshakes at a time (three attempts each). */
 export async function connectMany(
   count: number,
   make: (index: number) => LiteConnectOptions,
   concurrency = 100,
 ): Promise<LiteSocket[]> {
   const sockets: LiteSocket[] = new Array<LiteSocket>(count);
-  let next = 0;
-  const worker = async (): Promise<void> => {
+  await forEachLimit(Array.from({ length: count }, (_, i) => i), concurrency, async (index) => {
+    let attempt = 0;
     for (;;) {
-      const index = next++;
-      if (index >= count) return;
-      let attempt = 0;
-      for (;;) {
-        try {
-          sockets[index] = await LiteSocket.connect(make(index));
-          break;
-        } catch (error) {
-          if (++attempt >= 3) throw error;
-          await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
-        }
+      try {
+        sockets[index] = await LiteSocket.connect(make(index));
+        return;
+      } catch (error) {
+        if (++attempt >= 3) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
       }
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+  });
   return sockets;
 }

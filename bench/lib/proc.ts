@@ -43,8 +43,6 @@ export interface SpawnOptions {
   env?: Record<string, string | undefined>;
   /** Load the bench admin hook (GC + RSS, CPU profile over IPC). */
   admin?: boolean;
-  /** Raise the open-files limit (thousands of sockets). */
-  files?: number;
 }
 
 let adminSeq = 0;
@@ -57,9 +55,9 @@ export function spawnNode(options: SpawnOptions): Child {
     ...(script.endsWith('.ts') ? ['--import', 'tsx'] : []),
     ...options.args,
   ];
-  // `ulimit -n` in a shell that then execs node: the IPC descriptor and its env variable go through.
-  const files = options.files ?? 65536;
-  const proc = spawn('sh', ['-c', `ulimit -n ${files} 2>/dev/null || ulimit -n $(ulimit -Hn); exec "$0" "$@"`, process.execPath, ...nodeArgs], {
+  // Raise the open-files limit (thousands of sockets) with `ulimit -n` in a shell that then execs
+  // node: the IPC descriptor and its env variable go through.
+  const proc = spawn('sh', ['-c', `ulimit -n 65536 2>/dev/null || ulimit -n $(ulimit -Hn); exec "$0" "$@"`, process.execPath, ...nodeArgs], {
     cwd: ROOT,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],

@@ -58,9 +58,7 @@ export function summarise(profile: CpuProfile, top = 15): ProfileSummary {
     if (us === 0) continue;
     const { functionName, url, lineNumber } = node.callFrame;
     total += us;
-    if (functionName === '(idle)' || functionName === '(program)') {
-      if (functionName === '(idle)') idle += us;
-    }
+    if (functionName === '(idle)') idle += us;
     const name = functionName || '(anonymous)';
     const where = url ? `${url.replace(/^file:\/\//, '').replace(/^.*node_modules\//, '')}:${lineNumber + 1}` : '';
     const key = `${name}@${where}`;

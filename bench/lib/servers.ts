@@ -13,17 +13,12 @@ export interface RunContext {
   secret: string;
   catalogFile: string;
   events: ReferenceSettings['events'];
-  /** Extra node flags for the service (e.g. --cpu-prof). */
-  serviceNodeFlags: string[];
 }
 
 export interface Server {
-  kind: 'service' | 'lua' | 'contract';
   name: string;
   url: string;
-  port: number;
   child: Child;
-  prefix: string;
   exchange?: string;
   queues: string[];
 }
@@ -34,14 +29,12 @@ export interface ServiceOptions {
   name: string;
   /** Share a prefix (and queues) with another instance: the multi-instance scenario. */
   prefix?: string;
-  rabbit?: boolean;
-  env?: Record<string, string>;
 }
 
 export async function startService(ctx: RunContext, options: ServiceOptions): Promise<Server> {
   const port = await freePort();
   const prefix = options.prefix ?? `bench-${ctx.runId}-${options.name}`;
-  const rabbit = options.rabbit !== false && ctx.amqpUrl !== undefined;
+  const rabbit = ctx.amqpUrl !== undefined;
   const names = {
     REALTIME_QUEUE: `bench.${ctx.runId}.${prefix}.realtime`,
     EVENTS_QUEUE: `bench.${ctx.runId}.${prefix}.events`,
@@ -62,22 +55,18 @@ export async function startService(ctx: RunContext, options: ServiceOptions): Pr
     WS_ALLOW_ANONYMOUS: 'false',
     RATE_LIMIT_PER_MINUTE: '0',
     LOG_LEVEL: 'warn',
-    ...options.env,
   };
   const child = spawnNode({
     name: `${ctx.runId}-${options.name}`,
-    args: [...ctx.serviceNodeFlags, SERVICE_MAIN],
+    args: [SERVICE_MAIN],
     env,
     admin: true,
   });
   await waitForHttp(`http://127.0.0.1:${port}/ready`, 60_000, child);
   return {
-    kind: 'service',
     name: options.name,
     url: `http://127.0.0.1:${port}`,
-    port,
     child,
-    prefix,
     ...(rabbit ? { exchange: names.LOCK_EVENTS_EXCHANGE } : {}),
     queues: rabbit ? [names.REALTIME_QUEUE, `${names.REALTIME_QUEUE}.dead-letter`, names.EVENTS_QUEUE] : [],
   };
@@ -88,7 +77,6 @@ export async function startReference(ctx: RunContext, mode: 'lua' | 'contract', 
   const exchange = mode === 'contract' ? `bench.${ctx.runId}.${name}.locks` : undefined;
   const settings: ReferenceSettings = {
     mode,
-    port: 0,
     redisUrl: ctx.redisUrl,
     prefix,
     secret: ctx.secret,
@@ -104,7 +92,7 @@ export async function startReference(ctx: RunContext, mode: 'lua' | 'contract', 
     admin: true,
   });
   const { port } = await child.next<{ port: number }>((m) => m.ready === true, 60_000);
-  return { kind: mode, name, url: `http://127.0.0.1:${port}`, port, child, prefix, ...(exchange ? { exchange } : {}), queues: [] };
+  return { name, url: `http://127.0.0.1:${port}`, child, ...(exchange ? { exchange } : {}), queues: [] };
 }
 
 export async function stopServer(server: Server): Promise<void> {

@@ -23,6 +23,22 @@ export function ratio(a: number, b: number): number {
   return Number.isFinite(a) && Number.isFinite(b) && b !== 0 ? a / b : Number.NaN;
 }
 
+/** The keys of `T` whose values are numbers. */
+export type NumericKey<T> = { [K in keyof T]-?: T[K] extends number ? K : never }[keyof T];
+
+/** Median over rounds of one numeric field. */
+export function medianOf<T>(rounds: readonly T[], key: NumericKey<T>): number {
+  return median(rounds.map((r) => r[key] as number));
+}
+
+/**
+ * Ratios of paired rounds (`a[i]` ÷ `b[i]` of one field: adjacent runs), then their median: robust
+ * to drift on a shared machine. A round without a partner gives NaN, which the median leaves out.
+ */
+export function pairedRatio<T>(a: readonly T[], b: readonly T[], key: NumericKey<T>): number {
+  return median(a.map((r, i) => ratio(r[key] as number, (b[i]?.[key] as number | undefined) ?? Number.NaN)));
+}
+
 /** Monotonic time that is comparable across the processes of one machine (ms since the epoch, sub-ms). */
 export function wallNow(): number {
   return performance.timeOrigin + performance.now();

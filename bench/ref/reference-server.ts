@@ -19,11 +19,11 @@ import { connect as amqpConnect, type ConfirmChannel } from 'amqplib';
 import { Redis } from 'ioredis';
 import { Server, type Socket } from 'socket.io';
 import { HEADER_ARGS, SCRIPTS } from '../../libs/lock-store/src/redis/lua.js';
+import { keyBase } from '../../libs/lock-store/src/redis/redis-keys.js';
 import { verifyHs256 } from '../lib/jwt.js';
 
 export interface ReferenceSettings {
   mode: 'lua' | 'contract';
-  port: number;
   redisUrl: string;
   prefix: string;
   secret: string;
@@ -50,7 +50,7 @@ interface ScriptReply {
 
 const settings = JSON.parse(process.env.BENCH_REF ?? '{}') as ReferenceSettings;
 const redis = new Redis(settings.redisUrl, { maxRetriesPerRequest: 1 });
-const base = `{${settings.prefix}}`;
+const base = keyBase(settings.prefix);
 type ScriptFn = (...args: string[]) => Promise<string>;
 for (const name of ['defineEvent', 'lock', 'unlock', 'availability'] as const) {
   redis.defineCommand(`ref_${name}`, { lua: SCRIPTS[name], numberOfKeys: 1 });
@@ -65,21 +65,15 @@ const idKey = (id: unknown): string => String(id);
 // ---- contract floor: publisher confirms and coalesced broadcasts ----
 let channel: ConfirmChannel | undefined;
 let unconfirmed = 0;
-let published = 0;
-let confirmed = 0;
-let nacked = 0;
 
 function publish(transition: { event: string; lock: Record<string, unknown> }): Promise<void> | undefined {
   if (!channel || !settings.exchange) return undefined;
   const pattern = `ticket-lock.${transition.event}`;
   const body = Buffer.from(JSON.stringify({ pattern, data: transition.lock }));
   unconfirmed++;
-  published++;
   return new Promise<void>((resolve) => {
-    channel?.publish(settings.exchange ?? '', pattern, body, { persistent: true, messageId: randomUUID(), contentType: 'application/json' }, (error: unknown) => {
+    channel?.publish(settings.exchange ?? '', pattern, body, { persistent: true, messageId: randomUUID(), contentType: 'application/json' }, () => {
       unconfirmed--;
-      if (error) nacked++;
-      else confirmed++;
       resolve();
     });
   });
@@ -180,16 +174,8 @@ async function main(): Promise<void> {
     await channel.assertExchange(settings.exchange, 'topic', { durable: true });
   }
 
-  const http = createServer((req, res) => {
-    if (req.url === '/health') {
-      res.end('ok');
-      return;
-    }
-    if (req.url === '/ref-stats') {
-      res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ published, confirmed, nacked, unconfirmed, connections: io.of('/realtime').sockets.size }));
-      return;
-    }
+  // Socket.IO answers its own path; anything else is not served.
+  const http = createServer((_req, res) => {
     res.statusCode = 404;
     res.end();
   });
@@ -257,7 +243,7 @@ async function main(): Promise<void> {
     handler(socket, 'heartbeat', async () => ({ success: true, timestamp: new Date().toISOString() }));
   });
 
-  http.listen(settings.port, '127.0.0.1', () => {
+  http.listen(0, '127.0.0.1', () => {
     const { port } = http.address() as AddressInfo;
     process.send?.({ ready: true, port });
   });
