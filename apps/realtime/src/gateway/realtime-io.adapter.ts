@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import { isObservable, type Observable } from 'rxjs';
 import { Server, type Namespace, type ServerOptions, type Socket } from 'socket.io';
 import type { AppConfig } from '#config';
+import { watchOutages } from '#lock-store';
 import { REALTIME_NAMESPACE } from './socket-types.js';
 
 // package.json pins socket.io to the release @nestjs/platform-socket.io depends on, so both share one copy.
@@ -73,15 +74,7 @@ export class RealtimeIoAdapter extends IoAdapter {
     const pub = new Redis(redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 5000 });
     const sub = pub.duplicate();
     for (const [name, client] of [['pub', pub], ['sub', sub]] as const) {
-      // Without a listener ioredis prints every reconnection error; say it once per outage instead.
-      let down = false;
-      client.on('error', (error: Error) => {
-        if (!down) logger.warn(`${name} connection: ${error.message} (broadcasts stay on this instance until it is back)`);
-        down = true;
-      });
-      client.on('ready', () => {
-        down = false;
-      });
+      watchOutages(client, { down: (error) => logger.warn(`${name} connection: ${error.message} (broadcasts stay on this instance until it is back)`) });
     }
     // The adapter fires publish() without handling its promise: while Redis is away that would be an
     // unhandled rejection, which ends the process. The local part of a broadcast is delivered anyway.

@@ -2,7 +2,7 @@ import { Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/comm
 import { Redis } from 'ioredis';
 import { APP_CONFIG, type AppConfig } from '#config';
 import { LOCK_CHANGE_FEED, LOCK_STORE, type LockChangeFeed, type LockStore } from '#lock-domain';
-import { InProcessLockStore, RedisLockChangeFeed, RedisLockStore } from '#lock-store';
+import { InProcessLockStore, RedisLockChangeFeed, RedisLockStore, watchOutages } from '#lock-store';
 import { INSTANCE_ID } from '../observability/instance-id.js';
 import { Metrics } from '../observability/metrics.js';
 
@@ -33,16 +33,10 @@ export const REDIS = Symbol('REDIS');
           retryStrategy: (attempt) => Math.min(100 * attempt, 2000),
         });
         const logger = new Logger('Redis');
-        let down = false;
-        // Without a listener ioredis reports every failed reconnect as an unhandled error event.
-        redis.on('error', (error: Error) => {
-          metrics.redisErrors.inc();
-          if (!down) logger.error(`Redis connection lost: ${error.message}`);
-          down = true;
-        });
-        redis.on('ready', () => {
-          if (down) logger.log('Redis connection restored');
-          down = false;
+        watchOutages(redis, {
+          error: () => metrics.redisErrors.inc(),
+          down: (error) => logger.error(`Redis connection lost: ${error.message}`),
+          up: () => logger.log('Redis connection restored'),
         });
         // Connected before anything is served: the catalog is defined at start-up (a Redis that is
         // away at start stops the start; one that goes away later only fails requests meanwhile).

@@ -1,5 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { LockChangeFeed, LockChangeListener } from '#lock-domain';
+import { watchOutages } from './outages.js';
 import { changesChannel, isValidOrigin } from './redis-keys.js';
 import { changesOf, type RawChanges } from './redis-lock-store.js';
 
@@ -37,11 +38,7 @@ export class RedisLockChangeFeed implements LockChangeFeed {
     const overrides: RedisOptions = { lazyConnect: false, enableOfflineQueue: true, connectionName: `lock-change-feed:${this.options.origin}` };
     const sub = typeof redis === 'string' ? new Redis(redis, overrides) : redis.duplicate(overrides);
     let subscribed = false;
-    let down = false;
-    sub.on('error', (error: Error) => {
-      if (!down) onError?.(error);
-      down = true;
-    });
+    watchOutages(sub, { down: (error) => onError?.(error) });
     sub.on('message', (channel: string, message: string) => {
       if (channel !== this.channel || message.startsWith(this.own)) return;
       let raw: RawChanges;
@@ -56,7 +53,6 @@ export class RedisLockChangeFeed implements LockChangeFeed {
     // ioredis resubscribes on 'ready' after a reconnect; the PING answers after that SUBSCRIBE took
     // effect, so whatever the listener reads on `gap()` is not older than the first message it gets.
     sub.on('ready', () => {
-      down = false;
       if (!subscribed) return;
       sub.ping().then(
         () => listener.gap(),
