@@ -12,9 +12,9 @@ export interface InProcessRateLimiterOptions {
 }
 
 /**
- * {@link RateLimiter} for one instance (zero-configuration mode, and the base a Redis-synchronised
- * limiter can wrap). Sliding-window counter per user; users idle for two windows are forgotten, so
- * memory follows the number of recently active users.
+ * {@link RateLimiter} for one instance (without Redis; with Redis, `RedisRateLimiter` shares the
+ * budget). Sliding-window counter per user; users idle for two windows are forgotten, so memory
+ * follows the number of recently active users.
  */
 export class InProcessRateLimiter implements RateLimiter {
   private readonly users = new Map<string, WindowCounts>();
