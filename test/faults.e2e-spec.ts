@@ -1,15 +1,14 @@
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { firstValueFrom, timeout } from 'rxjs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Availability } from '#lock-domain';
 import type { Answer, LockCommandReply, LockNotification, LockTicketsResult, UnlockTicketsResult } from '#contracts';
 import { LockService } from '../apps/realtime/src/locks/lock.service.js';
 import { RealtimeRmqServer } from '../apps/realtime/src/rmq/realtime-rmq.server.js';
-import { dropKeys, getJson, startApp, type TestApp } from './support/app.js';
-import { closeAll, collect, connect, ok, request, sleep, type TestSocket } from './support/clients.js';
-import { eventually, type OrdersClient, ordersClient, type ReceivedLockEvent, rmqEnv, rmqNames, TestBroker } from './support/rmq-broker.js';
-import { TEST_RABBITMQ_URL, TEST_REDIS_URL } from './support/services.js';
-import { TcpProxy } from './support/tcp-proxy.js';
+import { getJson } from './support/app.js';
+import { collect, connect, ok, request, sleep, type TestSocket } from './support/clients.js';
+import { eventually, type ReceivedLockEvent } from './support/rmq-broker.js';
+import { useRmqApp } from './support/rmq-app.js';
 
 const EVENT = 'faults';
 /** Small on purpose: 30 users asking for 1–3 tickets each compete for it, so refusals and re-grants happen all along. */
@@ -54,51 +53,22 @@ function perLock(lockIds: string[], seen: string[]): { counts: Map<string, numbe
 }
 
 describe('faults: Redis and RabbitMQ cut and restored under load', () => {
-  const names = rmqNames('faults');
-  let redisProxy: TcpProxy;
-  let rmqProxy: TcpProxy;
-  let broker: TestBroker;
-  let app: TestApp;
-  let orders: OrdersClient;
-
-  beforeAll(async () => {
-    broker = await TestBroker.forService(names);
-    // The service reaches Redis (store, adapter, rate limiter, outbox) and RabbitMQ (consumer,
-    // lifecycle publisher) only through these proxies; the test's own connections go direct.
-    const redis = await TcpProxy.inFrontOf(TEST_REDIS_URL, 6379);
-    const rabbit = await TcpProxy.inFrontOf(TEST_RABBITMQ_URL, 5672);
-    redisProxy = redis.proxy;
-    rmqProxy = rabbit.proxy;
-    app = await startApp({
-      catalog: CATALOG,
-      env: {
-        ...rmqEnv(names, rabbit.url),
-        REDIS_URL: redis.url,
-        EVENTS_SOURCE: 'catalog',
-        // On, so that it is in the path of every request during the outages too, but never reached.
-        RATE_LIMIT_PER_MINUTE: '100000',
-        MAX_ACTIVE_LOCKS_PER_USER: '1000',
-      },
-    });
-    orders = await ordersClient(names.realtimeQueue);
-  });
-  afterEach(() => {
-    redisProxy.restore();
-    rmqProxy.restore();
-    closeAll();
-  });
-  afterAll(async () => {
-    await orders?.close();
-    await app?.close();
-    await redisProxy?.stop();
-    await rmqProxy?.stop();
-    await broker?.close();
-    if (app) await dropKeys(app.config.redisKeyPrefix);
+  // The service reaches Redis (store, adapter, rate limiter, outbox) and RabbitMQ (consumer,
+  // lifecycle publisher) only through proxies; the test's own connections go direct.
+  const t = useRmqApp('faults', {
+    proxy: { redis: true, rabbitmq: true },
+    orders: true,
+    catalog: CATALOG,
+    env: {
+      // On, so that it is in the path of every request during the outages too, but never reached.
+      RATE_LIMIT_PER_MINUTE: '100000',
+      MAX_ACTIVE_LOCKS_PER_USER: '1000',
+    },
   });
 
-  const ready = async () => (await getJson<ReadyBody>(app, '/ready'));
+  const ready = async () => (await getJson<ReadyBody>(t.app, '/ready'));
   const availability = async (categoryId: string): Promise<Availability> => {
-    const all = await app.app.get(LockService).eventAvailability(EVENT);
+    const all = await t.app.app.get(LockService).eventAvailability(EVENT);
     const found = all.find((a) => a.categoryId === categoryId);
     if (!found) throw new Error(`no category ${categoryId}`);
     return found;
@@ -141,7 +111,7 @@ describe('faults: Redis and RabbitMQ cut and restored under load', () => {
       }
     };
 
-    const users = await Promise.all(Array.from({ length: 30 }, (_, i) => connect(app.socketUrl, { userId: `load-${i}` })));
+    const users = await Promise.all(Array.from({ length: 30 }, (_, i) => connect(t.app.socketUrl, { userId: `load-${i}` })));
     const loops = users.map(async ({ socket }, i) => {
       let held: { lockId: string; quantity: number } | undefined;
       for (let n = 0; running; n += 1) {
@@ -181,20 +151,20 @@ describe('faults: Redis and RabbitMQ cut and restored under load', () => {
       }, `/ready to say redis down (${name})`);
       await sleep(2500);
       phase = `after ${name}`;
-      redisProxy.restore();
+      t.redisProxy.restore();
       // Nobody restarts anything: the service's connections come back on their own.
       await eventually(async () => (await ready()).status === 200, `/ready to be 200 again after the ${name}`, 15_000);
       await sleep(1000);
     };
 
     await sleep(1000);
-    await outage('cut', () => redisProxy.cut());
-    await outage('stall', () => redisProxy.stall());
+    await outage('cut', () => t.redisProxy.cut());
+    await outage('stall', () => t.redisProxy.stall());
     running = false;
     const final = await Promise.all(loops);
 
     // The truth in Redis against what the clients were told.
-    const store = app.app.get(LockService);
+    const store = t.app.app.get(LockService);
     let lost = 0;
     let duplicated = 0;
     let recount = 0;
@@ -241,7 +211,7 @@ describe('faults: Redis and RabbitMQ cut and restored under load', () => {
   async function owners(prefix: string, count: number, categoryId: string) {
     return Promise.all(
       Array.from({ length: count }, async (_, i) => {
-        const { socket } = await connect(app.socketUrl, { userId: `${prefix}-${i}` });
+        const { socket } = await connect(t.app.socketUrl, { userId: `${prefix}-${i}` });
         const confirmed = collect<LockNotification>(socket, 'lock-confirmed');
         const lock = ok(await request(socket, 'lock-tickets', { eventId: EVENT, categoryId, quantity: 1 + (i % 3) }));
         return { lockId: lock.lockId, quantity: lock.quantity, confirmed };
@@ -251,7 +221,7 @@ describe('faults: Redis and RabbitMQ cut and restored under load', () => {
 
   /** Counts the consumer's acks (and how many were of redelivered messages). */
   function countAcks(): { acked: () => number; redelivered: () => number; restore(): void } {
-    const server = app.app.get(RealtimeRmqServer);
+    const server = t.app.app.get(RealtimeRmqServer);
     const original = server.acknowledge.bind(server);
     let acked = 0;
     let redelivered = 0;
@@ -281,7 +251,7 @@ describe('faults: Redis and RabbitMQ cut and restored under load', () => {
     const events = perLock(lockIds, [...new Map(published().map((event) => [event.messageId, event.body.data.lockId])).values()]);
     const rawRepeats = published().length - new Set(published().map((event) => event.messageId)).size;
     const counts = await availability(categoryId);
-    const statuses = await Promise.all(lockIds.map(async (lockId) => (await app.app.get(LockService).get(lockId))?.status));
+    const statuses = await Promise.all(lockIds.map(async (lockId) => (await t.app.app.get(LockService).get(lockId))?.status));
     const sold = locks.reduce((sum, lock) => sum + lock.quantity, 0);
     figures(name, {
       ...extra,
@@ -296,25 +266,25 @@ describe('faults: Redis and RabbitMQ cut and restored under load', () => {
     expect([...notified.counts.values()].every((n) => n === 1)).toBe(true);
     expect([...events.counts.values()].every((n) => n === 1)).toBe(true);
     expect(counts).toMatchObject({ soldTickets: sold, lockedTickets: 0 });
-    expect(await broker.messageCount(`${names.realtimeQueue}.dead-letter`)).toBe(0);
+    expect(await t.broker.messageCount(`${t.names.realtimeQueue}.dead-letter`)).toBe(0);
   }
 
   it('confirms sent over RabbitMQ while Redis is cut are applied exactly once after it comes back', async () => {
-    const received = await broker.bindLockEvents(names.exchange, 'ticket-lock.confirmed');
+    const received = await t.broker.bindLockEvents(t.names.exchange, 'ticket-lock.confirmed');
     const locks = await owners('confirm-redis', 30, 'confirm-redis');
     const acks = countAcks();
     try {
-      redisProxy.cut();
+      t.redisProxy.cut();
       await eventually(async () => (await ready()).body.checks.redis === 'down', '/ready to say redis down');
       // Every third confirm is sent twice, as an Orders service retrying after its own timeout would.
       const sent = locks.flatMap((lock, i) => Array.from({ length: i % 3 === 0 ? 2 : 1 }, () => ({ lockId: lock.lockId, orderId: `order-${lock.lockId}` })));
       const replies = Promise.all(
-        sent.map((data) => firstValueFrom(orders.client.send<LockCommandReply>('confirm-ticket-lock', data).pipe(timeout(30_000)))),
+        sent.map((data) => firstValueFrom(t.orders.client.send<LockCommandReply>('confirm-ticket-lock', data).pipe(timeout(30_000)))),
       );
       await sleep(2500);
       // Nothing could be committed, so nothing was acked: the messages wait in the queue.
       expect(acks.acked()).toBe(0);
-      redisProxy.restore();
+      t.redisProxy.restore();
       const answers = await replies;
       expect(answers).toEqual(sent.map(({ lockId }) => ({ success: true, lockId, status: 'CONFIRMED' })));
       await expectExactlyOnce('confirms during a Redis cut (2.5 s)', locks, received, 'confirm-redis', {
@@ -330,7 +300,7 @@ describe('faults: Redis and RabbitMQ cut and restored under load', () => {
   }, 60_000);
 
   it('confirms streaming in while the consumer loses RabbitMQ are applied exactly once after it reconnects', async () => {
-    const received = await broker.bindLockEvents(names.exchange, 'ticket-lock.confirmed');
+    const received = await t.broker.bindLockEvents(t.names.exchange, 'ticket-lock.confirmed');
     const locks = await owners('confirm-rmq', 40, 'confirm-rmq');
     const acks = countAcks();
     try {
@@ -339,10 +309,10 @@ describe('faults: Redis and RabbitMQ cut and restored under load', () => {
       let cutAt = 0;
       for (const [n, lockId] of stream.entries()) {
         if (n === 12) {
-          rmqProxy.cut();
+          t.rabbitProxy.cut();
           cutAt = Date.now();
         }
-        await broker.publishRaw(names.realtimeQueue, JSON.stringify({ pattern: 'confirm-ticket-lock', data: { lockId, orderId: `order-${lockId}` } }), {
+        await t.broker.publishRaw(t.names.realtimeQueue, JSON.stringify({ pattern: 'confirm-ticket-lock', data: { lockId, orderId: `order-${lockId}` } }), {
           persistent: true,
         });
         // A burst around the cut, so that some messages are likely delivered and not yet acked when it comes.
@@ -354,7 +324,7 @@ describe('faults: Redis and RabbitMQ cut and restored under load', () => {
       }, '/ready to say rabbitmq down');
       const ackedDuringCut = acks.acked();
       await sleep(Math.max(0, cutAt + 2500 - Date.now()));
-      rmqProxy.restore();
+      t.rabbitProxy.restore();
       await eventually(async () => (await ready()).status === 200, '/ready to be 200 again', 20_000);
       await expectExactlyOnce('confirms while the consumer lost RabbitMQ (2.5 s)', locks, received, 'confirm-rmq', {
         'confirms published': stream.length,
@@ -367,7 +337,7 @@ describe('faults: Redis and RabbitMQ cut and restored under load', () => {
       // the cut closed did not count: that message came back and was acked again, with one effect.)
       expect(ackedDuringCut).toBeLessThan(stream.length);
       expect(acks.acked()).toBeGreaterThanOrEqual(stream.length);
-      expect(await broker.messageCount(names.realtimeQueue)).toBe(0);
+      expect(await t.broker.messageCount(t.names.realtimeQueue)).toBe(0);
     } finally {
       acks.restore();
     }

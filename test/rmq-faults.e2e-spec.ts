@@ -1,41 +1,20 @@
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { firstValueFrom } from 'rxjs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { LockCommandReply, LockNotification } from '#contracts';
 import { RealtimeRmqServer } from '../apps/realtime/src/rmq/realtime-rmq.server.js';
-import { dropKeys, getJson, startApp, type TestApp } from './support/app.js';
-import { closeAll, collect, connect, ok, request, sleep } from './support/clients.js';
-import { eventually, type OrdersClient, ordersClient, rmqEnv, rmqNames, TestBroker } from './support/rmq-broker.js';
-import { TEST_REDIS_URL } from './support/services.js';
-import { TcpProxy } from './support/tcp-proxy.js';
+import { dropKeys, getJson, startApp } from './support/app.js';
+import { collect, connect, ok, request, sleep } from './support/clients.js';
+import { eventually, rmqEnv, rmqNames, TestBroker } from './support/rmq-broker.js';
+import { useRmqApp } from './support/rmq-app.js';
 
 /** A handler fault (Redis away) is not a refusal: the message goes back to the queue and nothing is lost. */
 describe('RabbitMQ: a fault requeues the message', () => {
-  const names = rmqNames('rmq-faults');
-  let redisProxy: TcpProxy;
-  let broker: TestBroker;
-  let app: TestApp;
-  let orders: OrdersClient;
-
-  beforeAll(async () => {
-    broker = await TestBroker.forService(names);
-    const redis = await TcpProxy.inFrontOf(TEST_REDIS_URL, 6379);
-    redisProxy = redis.proxy;
-    app = await startApp({ env: { ...rmqEnv(names), EVENTS_SOURCE: 'catalog', REDIS_URL: redis.url } });
-    orders = await ordersClient(names.realtimeQueue);
-  });
-  afterEach(() => closeAll());
-  afterAll(async () => {
-    await orders?.close();
-    await app?.close();
-    await redisProxy?.stop();
-    await broker?.close();
-    if (app) await dropKeys(app.config.redisKeyPrefix);
-  });
+  const t = useRmqApp('rmq-faults', { proxy: { redis: true }, orders: true });
 
   it('a confirm arriving while Redis is away is retried until it is committed, then acked once', async () => {
-    const server = app.app.get(RealtimeRmqServer);
-    const { socket } = await connect(app.socketUrl, { userId: 'fault-owner' });
+    const server = t.app.app.get(RealtimeRmqServer);
+    const { socket } = await connect(t.app.socketUrl, { userId: 'fault-owner' });
     const { lockId } = ok(await request(socket, 'lock-tickets', { eventId: 1, categoryId: 2, quantity: 1 }));
     const notifications = collect<LockNotification>(socket, 'lock-confirmed');
     const acked: boolean[] = [];
@@ -45,55 +24,39 @@ describe('RabbitMQ: a fault requeues the message', () => {
       ack(channel, message);
     };
     try {
-      redisProxy.cut();
-      const reply = firstValueFrom(orders.client.send<LockCommandReply>('confirm-ticket-lock', { lockId, orderId: 'order-f' }));
+      t.redisProxy.cut();
+      const reply = firstValueFrom(t.orders.client.send<LockCommandReply>('confirm-ticket-lock', { lockId, orderId: 'order-f' }));
       await sleep(2500);
       // Neither acked nor refused while the effect cannot be committed.
       expect(acked).toEqual([]);
-      redisProxy.restore();
+      t.redisProxy.restore();
       expect(await reply).toEqual({ success: true, lockId, status: 'CONFIRMED' });
       await eventually(() => notifications.length === 1, 'lock-confirmed');
       // Acked exactly once, on a redelivery (the fault put it back in the queue).
       expect(acked).toEqual([true]);
-      expect(await broker.messageCount(`${names.realtimeQueue}.dead-letter`)).toBe(0);
+      expect(await t.broker.messageCount(`${t.names.realtimeQueue}.dead-letter`)).toBe(0);
     } finally {
       server.acknowledge = ack;
-      redisProxy.restore();
+      t.redisProxy.restore();
     }
   });
 });
 
 /** A confirm after `expiresAt` succeeds only if the tickets can be taken again at that instant (CONTRACT §1). */
 describe('RabbitMQ: late confirm', () => {
-  const names = rmqNames('rmq-late');
-  let broker: TestBroker;
-  let app: TestApp;
-  let orders: OrdersClient;
-
-  beforeAll(async () => {
-    broker = await TestBroker.forService(names);
-    // 1.2 s locks; the sweep stays out of the way (exact expiry does not need it).
-    app = await startApp({ env: { ...rmqEnv(names), EVENTS_SOURCE: 'catalog', LOCK_DURATION_MINUTES: '0.02', CLEANUP_INTERVAL_MINUTES: '10' } });
-    orders = await ordersClient(names.realtimeQueue);
-  });
-  afterEach(() => closeAll());
-  afterAll(async () => {
-    await orders?.close();
-    await app?.close();
-    await broker?.close();
-    if (app) await dropKeys(app.config.redisKeyPrefix);
-  });
+  // 1.2 s locks; the sweep stays out of the way (exact expiry does not need it).
+  const t = useRmqApp('rmq-late', { orders: true, env: { LOCK_DURATION_MINUTES: '0.02', CLEANUP_INTERVAL_MINUTES: '10' } });
 
   it('confirms an expired lock while its tickets are still free, and refuses once someone else took them', async () => {
-    const send = (data: unknown) => firstValueFrom(orders.client.send<LockCommandReply>('confirm-ticket-lock', data));
-    const { socket: late } = await connect(app.socketUrl, { userId: 'late-buyer' });
+    const send = (data: unknown) => firstValueFrom(t.orders.client.send<LockCommandReply>('confirm-ticket-lock', data));
+    const { socket: late } = await connect(t.app.socketUrl, { userId: 'late-buyer' });
     const free = ok(await request(late, 'lock-tickets', { eventId: 1, categoryId: 3, quantity: 1 }));
     const taken = ok(await request(late, 'lock-tickets', { eventId: 'fest-2027', categoryId: 'backstage', quantity: 2 }));
     await sleep(1500);
 
     expect(await send({ lockId: free.lockId })).toEqual({ success: true, lockId: free.lockId, status: 'CONFIRMED' });
 
-    const { socket: other } = await connect(app.socketUrl, { userId: 'other-buyer' });
+    const { socket: other } = await connect(t.app.socketUrl, { userId: 'other-buyer' });
     ok(await request(other, 'lock-tickets', { eventId: 'fest-2027', categoryId: 'backstage', quantity: 2 }));
     expect(await send({ lockId: taken.lockId })).toMatchObject({ success: false, lockId: taken.lockId, code: 'LOCK_EXPIRED' });
   });

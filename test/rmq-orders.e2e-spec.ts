@@ -1,14 +1,14 @@
 import type { AmqpConnectionManager } from 'amqp-connection-manager';
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { firstValueFrom, lastValueFrom } from 'rxjs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Availability, Lock } from '#lock-domain';
 import type { LockCommandReply, LockNotification } from '#contracts';
 import { RealtimeRmqServer } from '../apps/realtime/src/rmq/realtime-rmq.server.js';
-import { dropKeys, startApp, type TestApp } from './support/app.js';
-import { closeAll, collect, connect, next, ok, request, sleep, type TestSocket } from './support/clients.js';
+import { collect, connect, next, ok, request, sleep, type TestSocket } from './support/clients.js';
 import { anyString } from './support/matchers.js';
-import { eventually, type OrdersClient, ordersClient, type ReceivedLockEvent, rmqEnv, rmqNames, TestBroker } from './support/rmq-broker.js';
+import { eventually } from './support/rmq-broker.js';
+import { useRmqApp } from './support/rmq-app.js';
 
 /**
  * The service among its neighbours (CONTRACT §4): an Orders-style Nest client confirms and releases
@@ -16,38 +16,20 @@ import { eventually, type OrdersClient, ordersClient, type ReceivedLockEvent, rm
  * transition is published as a lifecycle event.
  */
 describe('RabbitMQ: Orders, pushes, dead letters, lifecycle events', () => {
-  const names = rmqNames('rmq-orders');
-  let app: TestApp;
-  let broker: TestBroker;
-  let orders: OrdersClient;
-  let lifecycle: ReceivedLockEvent[];
+  // The lifecycle queue is bound before the app starts: every lifecycle event of this file is collected.
+  const t = useRmqApp('rmq-orders', { orders: true, lifecycle: true });
 
-  beforeAll(async () => {
-    broker = await TestBroker.forService(names);
-    // Bound before the app starts: every lifecycle event of this file is collected.
-    lifecycle = await broker.bindLockEvents(names.exchange);
-    app = await startApp({ env: { ...rmqEnv(names), EVENTS_SOURCE: 'catalog' } });
-    orders = await ordersClient(names.realtimeQueue);
-  });
-  afterEach(() => closeAll());
-  afterAll(async () => {
-    await orders?.close();
-    await app?.close();
-    await broker?.close();
-    if (app) await dropKeys(app.config.redisKeyPrefix);
-  });
-
-  const send = <T>(pattern: string, data: unknown): Promise<T> => firstValueFrom(orders.client.send<T>(pattern, data));
-  const emit = (pattern: string, data: unknown): Promise<unknown> => lastValueFrom(orders.client.emit(pattern, data), { defaultValue: undefined });
+  const send = <T>(pattern: string, data: unknown): Promise<T> => firstValueFrom(t.orders.client.send<T>(pattern, data));
+  const emit = (pattern: string, data: unknown): Promise<unknown> => lastValueFrom(t.orders.client.emit(pattern, data), { defaultValue: undefined });
 
   /** A fresh ACTIVE lock of `userId` on event 1, category 3 (1000 tickets). */
   async function lockFor(userId: string, quantity = 1): Promise<{ socket: TestSocket; lockId: string }> {
-    const { socket } = await connect(app.socketUrl, { userId });
+    const { socket } = await connect(t.app.socketUrl, { userId });
     const { lockId } = ok(await request(socket, 'lock-tickets', { eventId: 1, categoryId: 3, quantity }));
     return { socket, lockId };
   }
 
-  const eventsOf = (lockId: string) => lifecycle.filter((event) => event.body.data.lockId === lockId);
+  const eventsOf = (lockId: string) => t.lifecycle.filter((event) => event.body.data.lockId === lockId);
 
   it('confirms and releases over send, owners hear it, and both transitions are published', async () => {
     const a = await lockFor('orders-a', 2);
@@ -130,12 +112,12 @@ describe('RabbitMQ: Orders, pushes, dead letters, lifecycle events', () => {
   });
 
   it('moves malformed bodies, unknown patterns and invalid events to the dead-letter queue, and goes on serving', async () => {
-    const dlq = `${names.realtimeQueue}.dead-letter`;
-    await broker.publishRaw(names.realtimeQueue, 'this is {not json', { headers: { source: 'test' } });
-    await broker.publishRaw(names.realtimeQueue, '[1, 2, 3]');
-    await broker.publishRaw(names.realtimeQueue, '"a string"');
-    await broker.publishRaw(names.realtimeQueue, JSON.stringify({ data: { lockId: 'x' } }));
-    await broker.publishRaw(names.realtimeQueue, JSON.stringify({ pattern: 'no-such-pattern', data: {} }));
+    const dlq = `${t.names.realtimeQueue}.dead-letter`;
+    await t.broker.publishRaw(t.names.realtimeQueue, 'this is {not json', { headers: { source: 'test' } });
+    await t.broker.publishRaw(t.names.realtimeQueue, '[1, 2, 3]');
+    await t.broker.publishRaw(t.names.realtimeQueue, '"a string"');
+    await t.broker.publishRaw(t.names.realtimeQueue, JSON.stringify({ data: { lockId: 'x' } }));
+    await t.broker.publishRaw(t.names.realtimeQueue, JSON.stringify({ pattern: 'no-such-pattern', data: {} }));
     await emit('notify-user', { userId: 'someone', type: 'connect', payload: {} });
     await emit('confirm-ticket-lock', { lockId: { $gt: '' } });
     // A request with an unknown pattern fails at once for its sender, and is dead-lettered too.
@@ -145,18 +127,18 @@ describe('RabbitMQ: Orders, pushes, dead letters, lifecycle events', () => {
     const { lockId } = await lockFor('after-dlq');
     expect(await send('confirm-ticket-lock', { lockId })).toEqual({ success: true, lockId, status: 'CONFIRMED' });
 
-    const dead = await broker.take(dlq, 8);
+    const dead = await t.broker.take(dlq, 8);
     const reasons = dead.map((m) => m.headers['x-dead-letter-reason']).sort();
     expect(reasons).toEqual(['invalid-payload', 'invalid-payload', 'not-an-object', 'not-an-object', 'unknown-pattern', 'unknown-pattern', 'unknown-pattern', 'unparseable-body']);
     const unparseable = dead.find((m) => m.headers['x-dead-letter-reason'] === 'unparseable-body');
-    expect(unparseable).toMatchObject({ content: 'this is {not json', headers: { source: 'test', 'x-original-queue': names.realtimeQueue } });
+    expect(unparseable).toMatchObject({ content: 'this is {not json', headers: { source: 'test', 'x-original-queue': t.names.realtimeQueue } });
     const invalid = dead.filter((m) => m.headers['x-dead-letter-reason'] === 'invalid-payload').map((m) => String(m.headers['x-dead-letter-detail']));
     expect(invalid.some((detail) => detail.includes('reserved event name'))).toBe(true);
-    expect(await broker.messageCount(names.realtimeQueue)).toBe(0);
+    expect(await t.broker.messageCount(t.names.realtimeQueue)).toBe(0);
   });
 
   it('a consumer stopping between commit and ack leads, on redelivery, to exactly one effect', async () => {
-    const server = app.app.get(RealtimeRmqServer);
+    const server = t.app.app.get(RealtimeRmqServer);
     const { socket, lockId } = await lockFor('crash');
     const notifications = collect<LockNotification>(socket, 'lock-confirmed');
     const deliveries: boolean[] = [];
@@ -190,9 +172,9 @@ describe('RabbitMQ: Orders, pushes, dead letters, lifecycle events', () => {
   });
 
   it('notify-user reaches every socket of that user and nobody else', async () => {
-    const { socket: tab1 } = await connect(app.socketUrl, { userId: 'notified' });
-    const { socket: tab2 } = await connect(app.socketUrl, { userId: 'notified' });
-    const { socket: other } = await connect(app.socketUrl, { userId: 'bystander' });
+    const { socket: tab1 } = await connect(t.app.socketUrl, { userId: 'notified' });
+    const { socket: tab2 } = await connect(t.app.socketUrl, { userId: 'notified' });
+    const { socket: other } = await connect(t.app.socketUrl, { userId: 'bystander' });
     const seenByOther = collect(other, 'order-status');
     const one = next(tab1, 'order-status');
     const two = next(tab2, 'order-status');
@@ -204,8 +186,8 @@ describe('RabbitMQ: Orders, pushes, dead letters, lifecycle events', () => {
   });
 
   it('broadcast-event reaches the event room only', async () => {
-    const { socket: inRoom } = await connect(app.socketUrl, { userId: 'room-member' });
-    const { socket: outside } = await connect(app.socketUrl, { userId: 'not-member' });
+    const { socket: inRoom } = await connect(t.app.socketUrl, { userId: 'room-member' });
+    const { socket: outside } = await connect(t.app.socketUrl, { userId: 'not-member' });
     ok(await request(inRoom, 'join-event-room', { eventId: 'fest-2027' }));
     ok(await request(outside, 'join-event-room', { eventId: 1 }));
     const seenOutside = collect(outside, 'event-news');
@@ -217,7 +199,7 @@ describe('RabbitMQ: Orders, pushes, dead letters, lifecycle events', () => {
   });
 
   it('inventory-changed raises a category and the room gets an availability-update', async () => {
-    const { socket } = await connect(app.socketUrl, { userId: 'inventory-watcher' });
+    const { socket } = await connect(t.app.socketUrl, { userId: 'inventory-watcher' });
     const snapshot = ok(await request(socket, 'join-event-room', { eventId: 'fest-2027' }));
     const before = snapshot.availability.find((a) => a.categoryId === 'backstage');
     expect(before).toMatchObject({ totalTickets: 2 });
