@@ -42,6 +42,8 @@ export interface LockTicketsResult {
   status: LockStatus;
   expiresAt: string;
   expiresInSeconds: number;
+  /** The category's available tickets right after this lock (from the same atomic store call). */
+  availableTickets: number;
 }
 
 export interface UnlockTicketsResult {
@@ -103,13 +105,16 @@ export type ClientToServerEvents = {
   [E in RequestEvent]: (payload: RequestPayloads[E], ack?: AnswerCallback<E>) => void;
 };
 
-/** `{ sessionId, userId, serverTime }`, emitted once the connection is accepted. */
+/** `{ success: true, sessionId, userId, serverTime, message }`, emitted once the connection is accepted. */
 export interface ConnectedPayload {
+  success: true;
   /** The socket id; locks taken on this socket belong to this session. */
   sessionId: string;
   userId: string;
   /** ISO 8601. */
   serverTime: string;
+  /** For people. */
+  message: string;
 }
 
 /** A lock of the user reached a terminal state (`lock-expired`, `lock-released`, `lock-confirmed`). */
@@ -154,6 +159,8 @@ export interface SocketData {
   anonymous?: true;
   /** Set once this session was granted a lock: only such sessions need a release after disconnect. */
   holdsLocks?: true;
+  /** The handshake asked for `answers=both`: every answer on the ack and as `<event>-response`. */
+  answersBoth?: true;
 }
 
 /** Rooms: one per event (availability) and one per user (owner notifications, all tabs). */

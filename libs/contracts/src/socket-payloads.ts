@@ -87,7 +87,11 @@ function listKeys(keys: readonly string[]): string {
 export function createSocketPayloadSchemas(options: SocketPayloadOptions) {
   const quantity = quantityOf(options.maxTicketsPerLock);
   const room = payload({ eventId: catalogId, userId }, '{ eventId }');
-  const unlockByLockId = payload({ lockId, quantity: quantity.optional(), userId }, '{ lockId, quantity? }');
+  // With lockId, eventId/categoryId may come along; the store checks they are the lock's.
+  const unlockByLockId = payload(
+    { lockId, eventId: catalogId.optional(), categoryId: catalogId.optional(), quantity: quantity.optional(), userId },
+    '{ lockId, quantity? } (eventId/categoryId, if sent, must be the lock\'s)',
+  );
   const unlockByCategory = payload(
     { eventId: catalogId, categoryId: catalogId, quantity: quantity.optional(), userId },
     '{ eventId, categoryId, quantity? } (or { lockId, quantity? })',

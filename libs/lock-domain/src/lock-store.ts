@@ -61,8 +61,12 @@ export interface LockRequest {
   requestId?: string;
 }
 
+/**
+ * Which lock: by id, or the user's ACTIVE lock in a category. With an id, an `eventId`/`categoryId`
+ * sent along must be the lock's, else `VALIDATION_FAILED` (checked in the same atomic step).
+ */
 export type LockSelector =
-  | { lockId: string }
+  | { lockId: string; eventId?: CatalogId; categoryId?: CatalogId }
   | { eventId: CatalogId; categoryId: CatalogId };
 
 export interface UnlockRequest {

@@ -353,6 +353,23 @@ export function lockStoreContract(name: string, create: (policy: LockPolicy) => 
         expect(await statusOf(store, lock.lockId)).toBe('ACTIVE');
         expect(await counts(store)).toMatchObject({ lockedTickets: 2, version: 2 });
       });
+
+      it('unlock by lockId with eventId/categoryId along: they must be the lock\'s (either form of id), else VALIDATION_FAILED', async () => {
+        const store = await open();
+        const lock = await lockOf(store, req('u1', { quantity: 3 }));
+        await refused(store.unlock({ userId: 'u1', target: { lockId: lock.lockId, eventId: 2, categoryId: 'A' } }), 'VALIDATION_FAILED');
+        await refused(store.unlock({ userId: 'u1', target: { lockId: lock.lockId, eventId: 1, categoryId: 'B' } }), 'VALIDATION_FAILED');
+        await refused(store.unlock({ userId: 'u1', target: { lockId: lock.lockId, categoryId: 'B' } }), 'VALIDATION_FAILED');
+        // Ownership is checked first: a stranger learns nothing about the lock's event.
+        await refused(store.unlock({ userId: 'u2', target: { lockId: lock.lockId, eventId: 2, categoryId: 'A' } }), 'NOT_LOCK_OWNER');
+        expect(await counts(store)).toMatchObject({ lockedTickets: 3, version: 2 });
+
+        const partial = await store.unlock({ userId: 'u1', target: { lockId: lock.lockId, eventId: '1', categoryId: 'A' }, quantity: 1 });
+        expect(partial.value).toMatchObject({ releasedQuantity: 1, remainingQuantity: 2 });
+        const rest = await store.unlock({ userId: 'u1', target: { lockId: lock.lockId, eventId: 1 } });
+        expect(rest.value).toMatchObject({ releasedQuantity: 2, remainingQuantity: 0 });
+        expect(await statusOf(store, lock.lockId)).toBe('RELEASED');
+      });
     });
 
     describe('ids', () => {

@@ -20,13 +20,23 @@ export function refusal(error: LockError): Failure {
 }
 
 /**
- * The answer path of a request: the acknowledgement callback when the client passed one, and always
- * `<event>-response` (`my-locks-response` for `get-my-locks`), with the same payload.
+ * The answer path of a request (CONTRACT §2: answered once): the acknowledgement callback when the
+ * client passed one, otherwise `<event>-response` (`my-locks-response` for `get-my-locks`). A client
+ * that asked for both in its handshake (`answers=both`) gets the event as well, with the same payload.
  */
 export function sendAnswer<E extends RequestEvent>(socket: RealtimeSocket, event: E, ack: unknown, answer: Answer<RequestResults[E]>): void {
-  if (typeof ack === 'function') (ack as (answer: unknown) => void)(answer);
+  if (typeof ack === 'function') {
+    (ack as (answer: unknown) => void)(answer);
+    if (socket.data.answersBoth !== true) return;
+  }
   // The typed emit cannot follow a generic event name; RESPONSE_EVENTS ties the two together.
   (socket.emit as (event: string, answer: unknown) => boolean)(RESPONSE_EVENTS[event], answer);
+}
+
+/** The handshake asks for both answer forms: `auth.answers = "both"` or query `answers=both`. */
+export function wantsBothAnswers(handshake: { auth: unknown; query: unknown }): boolean {
+  const from = (source: unknown): unknown => (typeof source === 'object' && source !== null ? (source as { answers?: unknown }).answers : undefined);
+  return from(handshake.auth) === 'both' || from(handshake.query) === 'both';
 }
 
 export function isRequestEvent(event: unknown): event is RequestEvent {

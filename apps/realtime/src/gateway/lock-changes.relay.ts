@@ -52,7 +52,7 @@ export class LockChangesRelay implements OnModuleInit, OnModuleDestroy {
   }
 
   async onModuleInit(): Promise<void> {
-    this.unsubscribe = this.bus.subscribe((changes) => this.relay(changes));
+    this.unsubscribe = this.bus.subscribe((changes, origin) => this.relay(changes, origin));
     this.stopFeed = await this.feed?.subscribe({ changes: (changes) => this.relay(changes), gap: () => this.resync() });
   }
 
@@ -62,14 +62,16 @@ export class LockChangesRelay implements OnModuleInit, OnModuleDestroy {
     await this.stopFeed?.();
   }
 
-  private relay(changes: LockChanges): void {
+  /** `origin`: the socket whose request made the changes; it has its answer, so it is skipped. */
+  private relay(changes: LockChanges, origin?: string): void {
     const nsp = this.namespace.get();
     if (nsp) {
       for (const transition of changes.transitions) {
         const event = notificationOf(transition);
         if (!event) continue;
         this.metrics.messagesSent.inc({ type: event });
-        nsp.local.to(userRoom(transition.lock.userId)).emit(event, toNotification(transition.lock));
+        const owners = nsp.local.to(userRoom(transition.lock.userId));
+        (origin === undefined ? owners : owners.except(origin)).emit(event, toNotification(transition.lock));
       }
     }
     if (changes.availability.length > 0) this.metrics.availabilityUpdates.inc({ result: 'offered' }, changes.availability.length);

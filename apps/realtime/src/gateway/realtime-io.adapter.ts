@@ -7,6 +7,7 @@ import { isObservable, type Observable } from 'rxjs';
 import { Server, type Namespace, type ServerOptions, type Socket } from 'socket.io';
 import type { AppConfig } from '#config';
 import { watchOutages } from '#lock-store';
+import { wantsBothAnswers } from './answer.js';
 import { REALTIME_NAMESPACE } from './socket-types.js';
 
 // package.json pins socket.io to the release @nestjs/platform-socket.io depends on, so both share one copy.
@@ -89,6 +90,8 @@ export class RealtimeIoAdapter extends IoAdapter {
 
   override bindClientConnect(server: Namespace, callback: (socket: Socket) => void): void {
     server.on('connection', (socket: Socket) => {
+      // Read before the handshake's auth is dropped: one flag, kept only when asked for.
+      if (wantsBothAnswers(socket.handshake)) (socket.data as { answersBoth?: true }).answersBoth = true;
       releaseHandshake(socket);
       callback(socket);
     });

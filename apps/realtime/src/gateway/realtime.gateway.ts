@@ -21,6 +21,8 @@ import { REALTIME_NAMESPACE, type RealtimeNamespace, type RealtimeSocket } from 
 import { WsAuthMiddleware } from './ws-auth.middleware.js';
 import { errorMessage } from '../common/error-message.js';
 
+const CONNECTED_MESSAGE = 'Connected to the realtime ticket-lock service';
+
 /**
  * The `/realtime` namespace (CONTRACT §2), attached to the HTTP server. Thin on purpose: the
  * handshake is authenticated by {@link WsAuthMiddleware}, every request goes through the
@@ -54,7 +56,7 @@ export class RealtimeGateway implements OnGatewayInit<RealtimeNamespace>, OnGate
       this.limiter.track?.(userId);
     }
     const greet = () => {
-      socket.emit('connected', { sessionId: socket.id, userId, serverTime: new Date().toISOString() });
+      socket.emit('connected', { success: true, sessionId: socket.id, userId, serverTime: new Date().toISOString(), message: CONNECTED_MESSAGE });
     };
     // The user room carries owner notifications to every tab; join it before saying hello.
     const joined = socket.join(userRoom(userId));
@@ -102,7 +104,7 @@ export class RealtimeGateway implements OnGatewayInit<RealtimeNamespace>, OnGate
     return this.responder.answer(socket, 'lock-tickets', data, ack, async ({ eventId, categoryId, quantity, requestId }, userId) => {
       // Marked before the store call: a disconnect during it must still schedule the release.
       socket.data.holdsLocks = true;
-      const lock = await this.locks.lock({
+      const { lock, availableTickets } = await this.locks.lock({
         eventId,
         categoryId,
         hold: { kind: 'quantity', quantity },
@@ -112,22 +114,22 @@ export class RealtimeGateway implements OnGatewayInit<RealtimeNamespace>, OnGate
       });
       if (socket.disconnected) this.grace.onDisconnect(socket);
       const { lockId, status, expiresAt, expiresInSeconds } = lock;
-      return { lockId, eventId: lock.eventId, categoryId: lock.categoryId, quantity: lock.quantity, status, expiresAt, expiresInSeconds };
+      return { lockId, eventId: lock.eventId, categoryId: lock.categoryId, quantity: lock.quantity, status, expiresAt, expiresInSeconds, availableTickets };
     });
   }
 
   @SubscribeMessage('unlock-tickets')
   unlockTickets(@ConnectedSocket() socket: RealtimeSocket, @MessageBody() data: unknown, @Ack() ack: unknown): Promise<void> {
     return this.responder.answer(socket, 'unlock-tickets', data, ack, async (payload, userId) => {
-      const target = 'lockId' in payload ? { lockId: payload.lockId } : { eventId: payload.eventId, categoryId: payload.categoryId };
-      return this.locks.unlock(userId, target, payload.quantity);
+      const { quantity, userId: _claimed, ...target } = payload;
+      return this.locks.unlock(userId, target, quantity, socket.id);
     });
   }
 
   @SubscribeMessage('extend-lock')
   extendLock(@ConnectedSocket() socket: RealtimeSocket, @MessageBody() data: unknown, @Ack() ack: unknown): Promise<void> {
     return this.responder.answer(socket, 'extend-lock', data, ack, async ({ lockId }, userId) => {
-      const lock = await this.locks.extend(userId, lockId);
+      const lock = await this.locks.extend(userId, lockId, socket.id);
       return { lockId: lock.lockId, expiresAt: lock.expiresAt, expiresInSeconds: lock.expiresInSeconds };
     });
   }

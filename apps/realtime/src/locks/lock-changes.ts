@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { LockChanges } from '#lock-domain';
 
-export type LockChangesListener = (changes: LockChanges) => void;
+/** `origin`: the socket whose own request made the changes (it has its answer), if any. */
+export type LockChangesListener = (changes: LockChanges, origin?: string) => void;
 
 /**
  * In-process fan-out of the changes this instance's own store calls made, to whoever tells the
@@ -19,11 +20,11 @@ export class LockChangesBus {
     return () => this.listeners.delete(listener);
   }
 
-  publish(changes: LockChanges): void {
+  publish(changes: LockChanges, origin?: string): void {
     if (changes.transitions.length === 0 && changes.availability.length === 0) return;
     for (const listener of this.listeners) {
       try {
-        listener(changes);
+        listener(changes, origin);
       } catch {
         // A listener's own fault must not fail the request that produced the change.
       }

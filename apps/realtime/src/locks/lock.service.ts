@@ -38,23 +38,34 @@ export class LockService {
     private readonly expiry: ExpiryTimer,
   ) {}
 
-  async lock(request: LockRequest): Promise<Lock> {
-    const reply = await this.withKnownCategory(request.eventId, request.categoryId, () => this.call(() => this.store.lock(request)));
-    this.changes.publish(reply);
-    if (!reply.value.replayed) this.expiry.expect(reply.value.lock.expiresAt, reply.now);
-    return toLock(reply.value.lock, reply.now);
+  /**
+   * Locks, answering the lock and its category's available tickets right after it, as the same
+   * store call counted them. Only a replayed `requestId` (nothing changed, no counts in the reply)
+   * reads them afresh. The requesting session is the changes' origin (it is not notified).
+   */
+  async lock(request: LockRequest): Promise<{ lock: Lock; availableTickets: number }> {
+    const reply = await this.withKnownCategory(request.eventId, request.categoryId, () =>
+      this.call(() => this.store.lock(request), request.sessionId),
+    );
+    this.changes.publish(reply, request.sessionId);
+    const record = reply.value.lock;
+    if (!reply.value.replayed) this.expiry.expect(record.expiresAt, reply.now);
+    const counted = reply.availability.find((a) => sameId(a.categoryId, record.categoryId) && sameId(a.eventId, record.eventId));
+    const availableTickets = counted?.availableTickets ?? (await this.availableNow(record.eventId, record.categoryId));
+    return { lock: toLock(record, reply.now), availableTickets };
   }
 
-  async unlock(userId: string, target: LockSelector, quantity?: number): Promise<UnlockTicketsResult> {
-    const reply = await this.call(() => this.store.unlock({ userId, target, ...(quantity === undefined ? {} : { quantity }) }));
-    this.changes.publish(reply);
+  /** `origin`: the requesting socket, which gets its answer instead of `lock-released`. */
+  async unlock(userId: string, target: LockSelector, quantity?: number, origin?: string): Promise<UnlockTicketsResult> {
+    const reply = await this.call(() => this.store.unlock({ userId, target, ...(quantity === undefined ? {} : { quantity }) }), origin);
+    this.changes.publish(reply, origin);
     const { lock, releasedQuantity, remainingQuantity } = reply.value;
     return { lockId: lock.lockId, releasedQuantity, remainingQuantity, status: effectiveStatus(lock, reply.now) };
   }
 
-  async extend(userId: string, lockId: string): Promise<Lock> {
-    const reply = await this.call(() => this.store.extend(lockId, userId));
-    this.changes.publish(reply);
+  async extend(userId: string, lockId: string, origin?: string): Promise<Lock> {
+    const reply = await this.call(() => this.store.extend(lockId, userId), origin);
+    this.changes.publish(reply, origin);
     this.expiry.expect(reply.value.expiresAt, reply.now);
     return toLock(reply.value, reply.now);
   }
@@ -127,13 +138,18 @@ export class LockService {
   }
 
   /** Runs a store call; a refusal that still recorded an expiry is published before it is rethrown. */
-  private async call<T>(operation: () => Promise<StoreReply<T>>): Promise<StoreReply<T>> {
+  private async call<T>(operation: () => Promise<StoreReply<T>>, origin?: string): Promise<StoreReply<T>> {
     try {
       return await operation();
     } catch (error) {
-      if (error instanceof LockError && error.changes) this.changes.publish(error.changes);
+      if (error instanceof LockError && error.changes) this.changes.publish(error.changes, origin);
       throw error;
     }
+  }
+
+  private async availableNow(eventId: CatalogId, categoryId: CatalogId): Promise<number> {
+    const { value } = await this.store.availability(eventId, [categoryId]);
+    return value[0]?.availableTickets ?? 0;
   }
 
   /** The lock needs its category: asked of a lazy source the first time, defined, then retried. */
@@ -188,6 +204,10 @@ export class LockService {
     }
     return pending;
   }
+}
+
+function sameId(a: CatalogId, b: CatalogId): boolean {
+  return idKey(a) === idKey(b);
 }
 
 function isUnknownCatalogEntry(error: unknown): boolean {

@@ -201,6 +201,9 @@ export class InProcessLockStore implements LockStore {
       held = this.locks.get(target.lockId);
       if (!held) throw new LockError('LOCK_NOT_FOUND');
       if (held.record.userId !== userId) throw new LockError('NOT_LOCK_OWNER');
+      if (!sameOrAbsent(target.eventId, held.record.eventId) || !sameOrAbsent(target.categoryId, held.record.categoryId)) {
+        throw new LockError('VALIDATION_FAILED');
+      }
     } else {
       const category = this.catalog.get(idKey(target.eventId))?.categories.get(idKey(target.categoryId));
       // The recorded-ACTIVE one, due or not: a due lock answers LOCK_EXPIRED below, not LOCK_NOT_FOUND.
@@ -567,4 +570,9 @@ function removeFrom(index: Map<string, Set<string>>, key: string, lockId: string
   if (!ids) return;
   ids.delete(lockId);
   if (ids.size === 0) index.delete(key);
+}
+
+/** An id sent along with a lockId names nothing new: absent, or the lock's own. */
+function sameOrAbsent(sent: CatalogId | undefined, actual: CatalogId): boolean {
+  return sent === undefined || idKey(sent) === idKey(actual);
 }

@@ -367,7 +367,10 @@ touch(r, true)
 return ok('{"lock":' .. emit('created', h) .. ',"replayed":false}')
 `;
 
-/** ARGV: userId, mode ('id' | 'cat'), lockId | ek, ck, quantity ('' = all). */
+/**
+ * ARGV: userId, mode ('id' | 'cat'), lockId | ek, '' | ek | ck, quantity ('' = all), '' | ck.
+ * By id, an ek (ARGV 4) / ck (ARGV 6) sent along must be the lock's.
+ */
 const UNLOCK = /* lua */ `
 local u, mode = X(1), X(2)
 local h
@@ -375,6 +378,8 @@ if mode == 'id' then
   h = loadLock(X(3))
   if not h then return fail('LOCK_NOT_FOUND') end
   if h.userId ~= u then return fail('NOT_LOCK_OWNER') end
+  local ek, ck = X(4) or '', X(6) or ''
+  if (ek ~= '' and ek ~= h.eid) or (ck ~= '' and ck ~= h.cid) then return fail('VALIDATION_FAILED') end
 else
   h = loadLock(redis.call('HGET', kUserCats(u), catRef(X(3), X(4))))
   if not h or h.status ~= 'ACTIVE' then return fail('LOCK_NOT_FOUND') end

@@ -135,10 +135,13 @@ export class RedisLockStore implements LockStore {
 
   async unlock(request: UnlockRequest): Promise<StoreReply<UnlockResult>> {
     const { target } = request;
-    const selector =
-      'lockId' in target ? ['id', target.lockId, ''] : ['cat', lookupKey(target.eventId), lookupKey(target.categoryId)];
     const quantity = request.quantity === undefined ? '' : String(request.quantity);
-    return this.call('unlock', [requireText(request.userId), ...selector, quantity], (value) => value as UnlockResult);
+    // By id, an eventId/categoryId sent along ('' = not sent) must be the lock's: checked in the script.
+    const args =
+      'lockId' in target
+        ? ['id', target.lockId, optionalKey(target.eventId), quantity, optionalKey(target.categoryId)]
+        : ['cat', lookupKey(target.eventId), lookupKey(target.categoryId), quantity];
+    return this.call('unlock', [requireText(request.userId), ...args], (value) => value as UnlockResult);
   }
 
   async extend(lockId: string, userId: string): Promise<StoreReply<LockRecord>> {
@@ -228,6 +231,10 @@ function catalogId(id: CatalogId): [string, IdType] {
 function lookupKey(id: CatalogId): string {
   if (typeof id !== 'number' && typeof id !== 'string') throw new LockError('VALIDATION_FAILED');
   return idKey(id);
+}
+
+function optionalKey(id: CatalogId | undefined): string {
+  return id === undefined ? '' : lookupKey(id);
 }
 
 function optional(name: string | undefined): [string, string] {

@@ -11,7 +11,8 @@ const LIMITED: Failure = { success: false, code: 'RATE_LIMITED', message: defaul
 /**
  * Socket.IO packet middleware charging every incoming message to the socket's user. A refused
  * message never reaches its handler: a request of the contract is answered `RATE_LIMITED` on its
- * answer path (ack and `<event>-response`); anything else gets an `error` event, plus its ack if any.
+ * answer path (its ack, or `<event>-response` without one); anything else gets its ack if it passed
+ * one, an `error` event otherwise (answered once either way).
  * The socket stays connected.
  */
 export function rateLimitMiddleware(socket: RealtimeSocket, limiter: RateLimiter): PacketMiddleware {
@@ -27,6 +28,6 @@ export function rateLimitMiddleware(socket: RealtimeSocket, limiter: RateLimiter
       return;
     }
     if (typeof last === 'function') (last as (answer: unknown) => void)(LIMITED);
-    socket.emit('error', { code: LIMITED.code, message: LIMITED.message });
+    else socket.emit('error', { code: LIMITED.code, message: LIMITED.message });
   };
 }
