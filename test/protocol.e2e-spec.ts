@@ -2,7 +2,7 @@ import type { Availability, Lock } from '#lock-domain';
 import type { LockNotification } from '#contracts';
 import { describe, expect, it } from 'vitest';
 import { getJson, type TestApp, useApp } from './support/app.js';
-import { connect, next, ok, request, requestByResponse } from './support/clients.js';
+import { collect, connect, next, ok, request, requestByResponse, type TestSocket } from './support/clients.js';
 import { anyString, anyNumber } from './support/matchers.js';
 
 /** The current counts of one category, read over HTTP. */
@@ -11,6 +11,15 @@ async function counts(app: TestApp, eventId: string | number, categoryId: string
   const entry = body.find((a) => String(a.categoryId) === String(categoryId));
   if (!entry) throw new Error(`no category ${categoryId}`);
   return entry;
+}
+
+/** Every `<event>-response` the socket receives from now on, with its event name. */
+function collectResponses(socket: TestSocket): Array<[string, unknown]> {
+  const seen: Array<[string, unknown]> = [];
+  socket.onAny((event: string, payload: unknown) => {
+    if (event.endsWith('-response')) seen.push([event, payload]);
+  });
+  return seen;
 }
 
 describe('realtime protocol', () => {
@@ -47,31 +56,64 @@ describe('realtime protocol', () => {
     ok(await request(buyer, 'unlock-tickets', { lockId: lock.lockId }));
   });
 
-  it('answers both ways: the ack and <event>-response carry the same payload', async () => {
-    const { socket } = await connect(app.socketUrl, { userId: 'both-ways' });
+  it('greets with connected { success: true, sessionId, userId, serverTime, message }', async () => {
+    const { socket, hello } = await connect(app.socketUrl, { userId: 'greeted' });
+    expect(hello).toEqual({ success: true, sessionId: socket.id, userId: 'greeted', serverTime: anyString(), message: anyString() });
+    expect(Date.parse(hello.serverTime)).not.toBeNaN();
+  });
+
+  it('answers once: on the ack when the client passes one, with no <event>-response besides', async () => {
+    const { socket } = await connect(app.socketUrl, { userId: 'ack-only' });
+    const responses = collectResponses(socket);
+    const lock = ok(await request(socket, 'lock-tickets', { eventId: 1, categoryId: 3, quantity: 1 }));
+    expect(await request(socket, 'extend-lock', { lockId: 'no-such-lock' })).toEqual({ success: false, code: 'LOCK_NOT_FOUND', message: anyString() });
+    ok(await request(socket, 'get-my-locks'));
+    ok(await request(socket, 'unlock-tickets', { lockId: lock.lockId }));
+    // Anything sent after the answers would have arrived before this one's answer (one ordered socket).
+    ok(await request(socket, 'heartbeat'));
+    expect(responses).toEqual([]);
+  });
+
+  it('answers once: on <event>-response when the client passes no ack (seed clients)', async () => {
+    const { socket } = await connect(app.socketUrl, { userId: 'event-only' });
+    const responses = collectResponses(socket);
+    const lock = ok(await requestByResponse(socket, 'lock-tickets', { eventId: 1, categoryId: 3, quantity: 1 }));
+    const mine = ok(await requestByResponse(socket, 'get-my-locks', {}));
+    expect(mine.locks.map((l) => l.lockId)).toContain(lock.lockId);
+    expect(await requestByResponse(socket, 'extend-lock', { lockId: 'no-such-lock' })).toMatchObject({ success: false, code: 'LOCK_NOT_FOUND' });
+    ok(await requestByResponse(socket, 'unlock-tickets', { lockId: lock.lockId }));
+    ok(await requestByResponse(socket, 'heartbeat'));
+    expect(responses.map(([event]) => event)).toEqual([
+      'lock-tickets-response',
+      'my-locks-response',
+      'extend-lock-response',
+      'unlock-tickets-response',
+      'heartbeat-response',
+    ]);
+  });
+
+  it.each([
+    ['auth.answers', { auth: { answers: 'both' } }],
+    ['query answers', { query: { answers: 'both' } }],
+  ])('answers both ways when the handshake asks (%s = "both"): the ack and <event>-response carry the same payload', async (_how, extra) => {
+    const { socket } = await connect(app.socketUrl, { userId: `both-ways-${_how.length}`, ...extra });
     const viaResponse = new Promise<unknown>((resolve) => socket.once('lock-tickets-response', resolve));
     const viaAck = await request(socket, 'lock-tickets', { eventId: 1, categoryId: 3, quantity: 1 });
     expect(await viaResponse).toEqual(viaAck);
-    const lockId = ok(viaAck).lockId;
 
-    // Without an ack, the -response event alone answers; get-my-locks answers on my-locks-response.
-    const mine = ok(await requestByResponse(socket, 'get-my-locks', {}));
-    expect(mine.locks.map((l) => l.lockId)).toContain(lockId);
-    const beat = ok(await requestByResponse(socket, 'heartbeat'));
-    expect(Date.parse(beat.timestamp)).not.toBeNaN();
-
-    // Failures travel the same two ways.
     const failureResponse = new Promise<unknown>((resolve) => socket.once('extend-lock-response', resolve));
     const failure = await request(socket, 'extend-lock', { lockId: 'no-such-lock' });
     expect(failure).toEqual({ success: false, code: 'LOCK_NOT_FOUND', message: anyString() });
     expect(await failureResponse).toEqual(failure);
-    ok(await request(socket, 'unlock-tickets', { lockId }));
+    ok(await request(socket, 'unlock-tickets', { lockId: ok(viaAck).lockId }));
   });
 
-  it('unlock-tickets by lockId and by event/category, with the owner told lock-released', async () => {
+  it("unlock-tickets by lockId and by event/category; the owner's other tab hears lock-released, the requesting socket does not", async () => {
     const { socket } = await connect(app.socketUrl, { userId: 'unlocker' });
+    const { socket: otherTab } = await connect(app.socketUrl, { userId: 'unlocker' });
+    const heardHere = collect<LockNotification>(socket, 'lock-released');
     const first = ok(await request(socket, 'lock-tickets', { eventId: 1, categoryId: 2, quantity: 2 }));
-    const released = next<LockNotification>(socket, 'lock-released', (n) => n.lockId === first.lockId);
+    const released = next<LockNotification>(otherTab, 'lock-released', (n) => n.lockId === first.lockId);
     expect(ok(await request(socket, 'unlock-tickets', { lockId: first.lockId }))).toEqual({
       success: true,
       lockId: first.lockId,
@@ -82,9 +124,59 @@ describe('realtime protocol', () => {
     expect(await released).toMatchObject({ lockId: first.lockId, eventId: 1, categoryId: 2, quantity: 2, status: 'RELEASED' });
 
     const second = ok(await request(socket, 'lock-tickets', { eventId: 'fest-2027', categoryId: 'backstage', quantity: 1 }));
+    const releasedToo = next<LockNotification>(otherTab, 'lock-released', (n) => n.lockId === second.lockId);
     const byCategory = ok(await request(socket, 'unlock-tickets', { eventId: 'fest-2027', categoryId: 'backstage' }));
     expect(byCategory).toMatchObject({ lockId: second.lockId, releasedQuantity: 1, remainingQuantity: 0, status: 'RELEASED' });
+    await releasedToo;
     expect((await counts(app, 'fest-2027', 'backstage')).lockedTickets).toBe(0);
+
+    // The other tab's own unlock: now the first socket is the one told.
+    const third = ok(await request(socket, 'lock-tickets', { eventId: 1, categoryId: 2, quantity: 1 }));
+    const heardThere = collect<LockNotification>(otherTab, 'lock-released');
+    const toFirst = next<LockNotification>(socket, 'lock-released', (n) => n.lockId === third.lockId);
+    ok(await request(otherTab, 'unlock-tickets', { lockId: third.lockId }));
+    await toFirst;
+    ok(await request(otherTab, 'heartbeat'));
+    expect(heardHere.map((n) => n.lockId)).toEqual([third.lockId]);
+    expect(heardThere).toEqual([]);
+  });
+
+  it('unlock-tickets with lockId and eventId/categoryId: they must be the lock\'s, else VALIDATION_FAILED and nothing changes', async () => {
+    const { socket } = await connect(app.socketUrl, { userId: 'both-forms' });
+    const lock = ok(await request(socket, 'lock-tickets', { eventId: 'fest-2027', categoryId: 'early-bird', quantity: 3 }));
+    const before = await counts(app, 'fest-2027', 'early-bird');
+    for (const wrong of [
+      { eventId: 1, categoryId: 'early-bird' },
+      { eventId: 'fest-2027', categoryId: 'backstage' },
+      { categoryId: 'backstage' },
+    ]) {
+      const answer = await request(socket, 'unlock-tickets', { lockId: lock.lockId, ...wrong });
+      expect(answer, JSON.stringify(wrong)).toEqual({ success: false, code: 'VALIDATION_FAILED', message: anyString() });
+    }
+    expect(await counts(app, 'fest-2027', 'early-bird')).toEqual({ ...before, timestamp: anyString() });
+
+    const partial = ok(await request(socket, 'unlock-tickets', { lockId: lock.lockId, eventId: 'fest-2027', categoryId: 'early-bird', quantity: 1 }));
+    expect(partial).toMatchObject({ releasedQuantity: 1, remainingQuantity: 2, status: 'ACTIVE' });
+    const rest = ok(await request(socket, 'unlock-tickets', { lockId: lock.lockId, eventId: 'fest-2027' }));
+    expect(rest).toMatchObject({ lockId: lock.lockId, releasedQuantity: 2, remainingQuantity: 0, status: 'RELEASED' });
+  });
+
+  it('lock-tickets answers availableTickets: the count right after this lock, right under concurrency', async () => {
+    const buyers = await Promise.all(Array.from({ length: 24 }, (_, i) => connect(app.socketUrl, { userId: `counted-${i}` })));
+    const before = (await counts(app, 1, 3)).availableTickets;
+    const answers = await Promise.all(
+      buyers.map(({ socket }, i) => request(socket, 'lock-tickets', { eventId: 1, categoryId: 3, quantity: 1 + (i % 3) })),
+    );
+    const locks = answers.map((answer) => ok(answer));
+    // Replaying the locks in the order of their counts, each one's count is the previous minus its quantity.
+    const byCount = [...locks].sort((a, b) => b.availableTickets - a.availableTickets);
+    let expected = before;
+    for (const lock of byCount) {
+      expected -= lock.quantity;
+      expect(lock.availableTickets).toBe(expected);
+    }
+    expect((await counts(app, 1, 3)).availableTickets).toBe(expected);
+    await Promise.all(buyers.map(({ socket }, i) => request(socket, 'unlock-tickets', { lockId: locks[i]?.lockId })));
   });
 
   it('partial unlock keeps the lock ACTIVE with fewer tickets', async () => {

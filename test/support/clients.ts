@@ -33,6 +33,8 @@ export interface ConnectOptions {
   /** Sends the token in `Authorization: Bearer …` instead of `auth.token`. */
   viaHeader?: boolean;
   query?: Record<string, string>;
+  /** More `auth` fields besides the token (e.g. `answers: 'both'`). */
+  auth?: Record<string, string>;
   extraHeaders?: Record<string, string>;
 }
 
@@ -47,7 +49,7 @@ export async function createSocket(url: string, options: ConnectOptions = {}): P
     reconnection: false,
     forceNew: true,
     transports: ['websocket'],
-    ...(token !== undefined && !options.viaHeader ? { auth: { token } } : {}),
+    auth: { ...options.auth, ...(token !== undefined && !options.viaHeader ? { token } : {}) },
     extraHeaders: { ...(token !== undefined && options.viaHeader ? { Authorization: `Bearer ${token}` } : {}), ...options.extraHeaders },
     ...(options.query ? { query: options.query } : {}),
   });

@@ -10,6 +10,7 @@ import {
   type OnGatewayInit,
 } from '@nestjs/websockets';
 import { eventRoom, userRoom } from '#contracts';
+import { LockError } from '#lock-domain';
 import { LockService } from '../locks/lock.service.js';
 import { Metrics } from '../observability/metrics.js';
 import { DisconnectGrace } from './disconnect-grace.js';
@@ -122,7 +123,11 @@ export class RealtimeGateway implements OnGatewayInit<RealtimeNamespace>, OnGate
   unlockTickets(@ConnectedSocket() socket: RealtimeSocket, @MessageBody() data: unknown, @Ack() ack: unknown): Promise<void> {
     return this.responder.answer(socket, 'unlock-tickets', data, ack, async (payload, userId) => {
       const { quantity, userId: _claimed, ...target } = payload;
-      return this.locks.unlock(userId, target, quantity, socket.id);
+      try {
+        return await this.locks.unlock(userId, target, quantity, socket.id);
+      } catch (error) {
+        throw 'lockId' in target && (target.eventId ?? target.categoryId) !== undefined ? explainMismatch(error) : error;
+      }
     });
   }
 
@@ -143,4 +148,10 @@ export class RealtimeGateway implements OnGatewayInit<RealtimeNamespace>, OnGate
   heartbeat(@ConnectedSocket() socket: RealtimeSocket, @MessageBody() data: unknown, @Ack() ack: unknown): Promise<void> {
     return this.responder.answer(socket, 'heartbeat', data, ack, async () => ({ timestamp: new Date().toISOString() }));
   }
+}
+
+/** By lockId with eventId/categoryId along, a VALIDATION_FAILED from the store says which rule. */
+function explainMismatch(error: unknown): unknown {
+  if (!(error instanceof LockError) || error.code !== 'VALIDATION_FAILED') return error;
+  return new LockError('VALIDATION_FAILED', 'eventId/categoryId must be those of the lock, and quantity at most what it holds');
 }
