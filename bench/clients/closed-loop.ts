@@ -1,6 +1,7 @@
 /**
  * Closed-loop load (bench child process): `clients` authenticated sockets, each joined to the event
- * room, each repeating lock-tickets (ack) → unlock-tickets (ack). Settings in BENCH_CLIENT (JSON).
+ * room, each repeating lock-tickets (ack) → unlock-tickets (ack). Only successful pairs count; every
+ * refusal or unanswered request is reported as an error. Settings in BENCH_CLIENT (JSON).
  * IPC: says { ready } once every socket is connected and joined, starts on { go }, answers
  * { result } at the end, exits on { close } (or when the runner goes away).
  */
@@ -23,9 +24,9 @@ interface Settings {
 }
 
 export interface ClosedLoopResult {
-  /** Pairs completed inside the measured window. */
+  /** Pairs completed inside the measured window (both requests answered with success). */
   pairs: number;
-  /** Every pair completed, warm-up included. */
+  /** Every successful pair, warm-up included. */
   totalPairs: number;
   seconds: number;
   pairsPerSecond: number;
@@ -35,6 +36,7 @@ export interface ClosedLoopResult {
   lockP99: number;
   unlockP50: number;
   unlockP99: number;
+  /** Requests refused or never answered (`UNANSWERED`), warm-up included. */
   errors: number;
   errorCodes: Record<string, number>;
   updates: number;
@@ -89,15 +91,20 @@ async function main(): Promise<void> {
         quantity: 1,
       });
       const t1 = wallNow();
+      // Only a granted lock and its successful unlock count as a pair; a refusal or a request never
+      // answered is an error (and the runner fails the run), never throughput.
+      done++;
       if (!lock.success) {
         fail(lock.code);
         continue;
       }
       const unlock = await socket.request<{ success: boolean; code?: string }>('unlock-tickets', { lockId: lock.lockId });
       const t2 = wallNow();
-      done++;
+      if (!unlock.success) {
+        fail(unlock.code);
+        continue;
+      }
       totalPairs++;
-      if (!unlock.success) fail(unlock.code);
       if (t0 >= measureFrom && t2 <= endAt) {
         lockLat.push(t1 - t0);
         unlockLat.push(t2 - t1);

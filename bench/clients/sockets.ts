@@ -28,6 +28,17 @@ export interface UpdateSeen {
 }
 
 const settings = JSON.parse(process.env.BENCH_CLIENT ?? '{}') as Settings;
+
+/**
+ * On loopback, sockets are spread over the source addresses 127.0.0.2…: each source address has its
+ * own ~28,000 ephemeral ports (ip_local_port_range) towards the one server port, and other processes
+ * on the machine (tests, earlier rounds' TIME_WAIT) use ports of 127.0.0.1 too.
+ */
+const SOURCES = 4;
+const loopback = new URL(settings.url).hostname === '127.0.0.1';
+function sourceAddress(i: number): { localAddress?: string } {
+  return loopback ? { localAddress: `127.0.0.${2 + (i % SOURCES)}` } : {};
+}
 const seen = new Map<string, UpdateSeen>();
 const watching = settings.eventId !== undefined;
 
@@ -38,6 +49,7 @@ async function main(): Promise<void> {
     (i) => ({
       url: settings.url,
       token: signHs256({ sub: `${settings.userPrefix}-${i}` }, settings.secret),
+      ...sourceAddress(i),
       ...(watching
         ? {
             filter: (raw: string) => raw.startsWith('42/realtime,["availability-update"'),

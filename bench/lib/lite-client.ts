@@ -11,6 +11,11 @@ export interface LiteConnectOptions {
   url: string;
   /** Sent as `auth.token` in the namespace CONNECT packet. */
   token?: string;
+  /**
+   * The source address (e.g. `127.0.0.3`): every source address has its own ~28,000 ephemeral ports
+   * towards one server port, so many thousands of sockets are spread over several.
+   */
+  localAddress?: string;
   /** Every server event (that passes `filter`): name and first argument. `raw` is the whole frame. */
   onEvent?: (event: string, data: unknown, raw: string) => void;
   /**
@@ -22,6 +27,8 @@ export interface LiteConnectOptions {
 
 /** The service's namespace. */
 const NAMESPACE = '/realtime';
+/** How long a request may stay unanswered before it counts as such. */
+const REQUEST_TIMEOUT_MS = 10_000;
 
 export class LiteSocket {
   private nextAck = 0;
@@ -38,7 +45,7 @@ export class LiteSocket {
     base.pathname = '/socket.io/';
     base.searchParams.set('EIO', '4');
     base.searchParams.set('transport', 'websocket');
-    const ws = new WebSocket(base.toString(), { perMessageDeflate: false });
+    const ws = new WebSocket(base.toString(), { perMessageDeflate: false, ...(options.localAddress ? { localAddress: options.localAddress } : {}) });
     const socket = new LiteSocket(ws);
     return new Promise<LiteSocket>((resolve, reject) => {
       let settled = false;
@@ -102,11 +109,21 @@ export class LiteSocket {
     });
   }
 
-  /** Emits with an acknowledgement; resolves with the ack's first argument. */
-  request<T = Record<string, unknown>>(event: string, data: unknown): Promise<T> {
+  /**
+   * Emits with an acknowledgement; resolves with the ack's first argument, or with
+   * `{ success: false, code: 'UNANSWERED' }` after `timeoutMs` (a request the server never answered
+   * counts as a failure, never as work done).
+   */
+  request<T = Record<string, unknown>>(event: string, data: unknown, timeoutMs = REQUEST_TIMEOUT_MS): Promise<T> {
     const id = this.nextAck++;
     return new Promise<T>((resolve) => {
-      this.acks.set(id, resolve as (data: unknown) => void);
+      const timer = setTimeout(() => {
+        if (this.acks.delete(id)) resolve({ success: false, code: 'UNANSWERED' } as T);
+      }, timeoutMs);
+      this.acks.set(id, (answer) => {
+        clearTimeout(timer);
+        resolve(answer as T);
+      });
       this.ws.send(`42${this.prefix}${id}${JSON.stringify([event, data])}`);
     });
   }

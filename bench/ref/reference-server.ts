@@ -3,11 +3,13 @@
  *
  * - `lua`: the **Lua floor**: per request one Redis Lua call (the service's own lock-store scripts from
  *   libs/lock-store/src/redis/lua.ts, so the floor does the same Redis work per request) and the answer,
- *   on the ack and as `<event>-response` as the contract demands. Nothing else.
+ *   once, as the contract demands (CONTRACT §2): on the ack when the client passes one, otherwise as
+ *   `<event>-response`. Nothing else.
  * - `contract`: the **contract floor**: the same, plus one persistent RabbitMQ publish per lifecycle
  *   transition on a confirm channel (publisher confirms; the answer does not wait for the confirm
- *   unless more than MAX_UNCONFIRMED are outstanding) and an `availability-update` to the event room
- *   coalesced to at most one per category per `broadcastMs` (first at once, the last always sent).
+ *   unless more than MAX_UNCONFIRMED are outstanding), an `availability-update` to the event room
+ *   coalesced to at most one per category per `broadcastMs` (first at once, the last always sent), and
+ *   the owner's `lock-released` / `lock-expired` to the user's other sockets (not the requesting one).
  *
  * Started by the bench runner as a child process (`node --import tsx …`) with its settings in the
  * `BENCH_REF` env variable (JSON); it says `{ ready, port }` over IPC when it serves.
@@ -114,11 +116,19 @@ function offer(update: Record<string, unknown> & { eventId: unknown; categoryId:
   }, Math.max(0, slot.sentAt + interval - now));
 }
 
-/** What every store change costs in the contract floor: publishes and the coalesced broadcast. */
-async function afterChange(reply: ScriptReply): Promise<void> {
+const NOTIFICATIONS: Record<string, string> = { released: 'lock-released', expired: 'lock-expired', confirmed: 'lock-confirmed' };
+
+/** What every store change costs in the contract floor: publishes, owner notifications and the coalesced broadcast. */
+async function afterChange(reply: ScriptReply, origin: string): Promise<void> {
   if (settings.mode !== 'contract') return;
   const timestamp = new Date(reply.now).toISOString();
   for (const availability of reply.availability) offer({ ...availability, timestamp });
+  for (const { event, lock } of reply.transitions) {
+    const name = NOTIFICATIONS[event];
+    if (!name) continue;
+    const { lockId, eventId, categoryId, quantity, status, reason } = lock;
+    io.of('/realtime').to(`user:${String(lock.userId)}`).except(origin).emit(name, { lockId, eventId, categoryId, quantity, status, reason });
+  }
   const confirms = reply.transitions.map(publish).filter((p): p is Promise<void> => p !== undefined);
   // Backpressure only: a broker that lags makes answers wait instead of memory grow.
   if (unconfirmed > MAX_UNCONFIRMED) await Promise.all(confirms);
@@ -127,16 +137,17 @@ async function afterChange(reply: ScriptReply): Promise<void> {
 // ---- the socket side ----
 type Ack = ((answer: unknown) => void) | undefined;
 
+/** Answered once: the ack when the client passed one, otherwise `<event>-response`. */
 function answer(socket: Socket, event: string, ack: Ack, payload: unknown): void {
   if (ack) ack(payload);
-  socket.emit(`${event}-response`, payload);
+  else socket.emit(`${event}-response`, payload);
 }
 
 function failure(reply: ScriptReply): Record<string, unknown> {
   return { success: false, code: reply.error, message: reply.error };
 }
 
-function toLockAnswer(lock: Record<string, unknown>, now: number): Record<string, unknown> {
+function toLockAnswer(lock: Record<string, unknown>, now: number, availableTickets: unknown): Record<string, unknown> {
   const expiresAt = Number(lock.expiresAt);
   return {
     success: true,
@@ -147,6 +158,7 @@ function toLockAnswer(lock: Record<string, unknown>, now: number): Record<string
     status: 'ACTIVE',
     expiresAt: new Date(expiresAt).toISOString(),
     expiresInSeconds: Math.max(0, Math.ceil((expiresAt - now) / 1000)),
+    availableTickets,
   };
 }
 
@@ -195,7 +207,7 @@ async function main(): Promise<void> {
   nsp.on('connection', (socket) => {
     const userId = (socket.data as { userId: string }).userId;
     void socket.join(`user:${userId}`);
-    socket.emit('connected', { sessionId: socket.id, userId, serverTime: new Date().toISOString() });
+    socket.emit('connected', { success: true, sessionId: socket.id, userId, serverTime: new Date().toISOString(), message: 'connected' });
 
     handler(socket, 'join-event-room', async ({ eventId }) => {
       const room = `event:${idKey(eventId)}`;
@@ -220,16 +232,17 @@ async function main(): Promise<void> {
         socket.id,
         typeof requestId === 'string' ? requestId : '',
       ]);
-      await afterChange(reply);
+      await afterChange(reply, socket.id);
       if (reply.error) return failure(reply);
       const lock = (reply.value as { lock: Record<string, unknown> }).lock;
-      return toLockAnswer(lock, reply.now);
+      // The category's count right after this lock, from the same script call (a replay has none: 0 here).
+      return toLockAnswer(lock, reply.now, reply.availability.find((a) => a.categoryId === lock.categoryId)?.availableTickets ?? 0);
     });
     handler(socket, 'unlock-tickets', async (data) => {
       const selector = typeof data.lockId === 'string' ? ['id', data.lockId, ''] : ['cat', idKey(data.eventId), idKey(data.categoryId)];
       const quantity = typeof data.quantity === 'number' ? String(data.quantity) : '';
       const reply = await script('unlock', [userId, ...selector, quantity]);
-      await afterChange(reply);
+      await afterChange(reply, socket.id);
       if (reply.error) return failure(reply);
       const value = reply.value as { lock: { lockId: string; status: string }; releasedQuantity: number; remainingQuantity: number };
       return {

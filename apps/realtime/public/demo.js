@@ -35,7 +35,7 @@ const state = {
   categories: new Map(),
   /** lockId → { lock, deadline, cap, windowStart, seenAt, els } */
   locks: new Map(),
-  /** Holds already told about (an unlock answer and its lock-released can both arrive). */
+  /** Holds already told about (an answer and a notification for the same hold can both arrive, e.g. an expiry racing a release). */
   ended: new Set(),
   /** Server time − local time, in ms, from the `connected` greeting. */
   clockOffset: 0,
@@ -369,7 +369,9 @@ async function lockTickets(category) {
       return;
     }
     upsertLock(answer);
-    notice('locked', `Holding ${quantity} × ${category.name} for ${formatDuration(answer.expiresInSeconds * 1000)}.`);
+    // availableTickets: the count right after this hold (the room's update may come a moment later).
+    const left = typeof answer.availableTickets === 'number' ? ` · ${answer.availableTickets} left` : '';
+    notice('locked', `Holding ${quantity} × ${category.name} for ${formatDuration(answer.expiresInSeconds * 1000)}${left}.`);
   } finally {
     category.pending = false;
     refreshCategoryControls(category);
