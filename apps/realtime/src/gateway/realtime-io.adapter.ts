@@ -99,41 +99,67 @@ export class RealtimeIoAdapter extends IoAdapter {
 
   /**
    * Replaces Nest's default (an RxJS `fromEvent` pipeline per handler and socket), which measured
-   * about 29 KB per idle socket with this gateway's seven handlers; plain listeners cost a few hundred
-   * bytes. One plain listener per message and socket; the last argument is the acknowledgement when it is a
-   * function, a single argument is the payload, several arguments arrive as an array (and fail
-   * validation). A value a handler returns is sent back like Nest does: `{ event, data }` as an emit,
-   * anything else through the ack unless the handler answers itself (`@Ack()`). Nest's `transform`
-   * (an Observable per message) is bypassed: handlers answer through a promise, which is awaited
-   * directly; an Observable a handler returns is still subscribed.
+   * about 29 KB per idle socket with this gateway's seven handlers. Here one shared listener per
+   * message name serves every socket (Socket.IO calls it with the socket as `this`) and looks up the
+   * socket's handler in one small table, so an idle socket carries no closures of its own. The last
+   * argument is the acknowledgement when it is a function, a single argument is the payload, several
+   * arguments arrive as an array (and fail validation). A value a handler returns is sent back like
+   * Nest does: `{ event, data }` as an emit, anything else through the ack unless the handler answers
+   * itself (`@Ack()`). Nest's `transform` (an Observable per message) is bypassed: handlers answer
+   * through a promise, which is awaited directly; an Observable a handler returns is still subscribed.
    */
   override bindMessageHandlers(client: NestSocket, handlers: WsMessageHandler[], _transform: (data: unknown) => Observable<unknown>): void {
-    const socket = client;
-    const fail = (error: unknown): void => this.logger.error(error);
+    // A dense array (not a keyed object): the smallest table V8 offers for a handful of entries.
+    const table: HandlerTable = [];
     for (const { message, callback, isAckHandledManually } of handlers) {
-      socket.on(String(message), (...args: unknown[]) => {
-        const ack = typeof args[args.length - 1] === 'function' ? (args.pop() as (response: unknown) => void) : undefined;
-        const data = args.length <= 1 ? args[0] : args;
-        const answer = (response: unknown): void => {
-          if (isObservable(response)) {
-            response.subscribe({ next: answer, error: fail });
-          } else if (response !== undefined && response !== null) {
-            if (isEventResponse(response)) socket.emit(response.event, response.data);
-            else if (!isAckHandledManually && ack) ack(response);
-          }
-        };
-        // A throw here would escape Socket.IO's dispatch and crash the process; log it instead.
-        try {
-          const result: unknown = callback(data, ack);
-          if (result instanceof Promise) result.then(answer, fail);
-          else answer(result);
-        } catch (error) {
-          fail(error);
-        }
-      });
+      const { slot, listener } = this.sharedListener(String(message), isAckHandledManually);
+      table[slot] = callback;
+      client.on(String(message), listener);
     }
+    (client as unknown as { [HANDLERS]: HandlerTable })[HANDLERS] = table;
+  }
+
+  /** One listener (and table slot) per message name and ack style, shared by every socket. */
+  private readonly listeners = new Map<string, { slot: number; listener: (this: NestSocket, ...args: unknown[]) => void }>();
+
+  private sharedListener(name: string, ackHandledManually: boolean): { slot: number; listener: (this: NestSocket, ...args: unknown[]) => void } {
+    const key = `${ackHandledManually ? 1 : 0}${name}`;
+    const known = this.listeners.get(key);
+    if (known) return known;
+    const slot = this.listeners.size;
+    const fail = (error: unknown): void => this.logger.error(error);
+    const listener = function (this: NestSocket, ...args: unknown[]): void {
+      const socket = this;
+      const callback = (socket as unknown as { [HANDLERS]?: HandlerTable })[HANDLERS]?.[slot];
+      if (!callback) return;
+      const ack = typeof args[args.length - 1] === 'function' ? (args.pop() as (response: unknown) => void) : undefined;
+      const data = args.length <= 1 ? args[0] : args;
+      const answer = (response: unknown): void => {
+        if (isObservable(response)) {
+          response.subscribe({ next: answer, error: fail });
+        } else if (response !== undefined && response !== null) {
+          if (isEventResponse(response)) socket.emit(response.event, response.data);
+          else if (!ackHandledManually && ack) ack(response);
+        }
+      };
+      // A throw here would escape Socket.IO's dispatch and crash the process; log it instead.
+      try {
+        const result: unknown = callback(data, ack);
+        if (result instanceof Promise) result.then(answer, fail);
+        else answer(result);
+      } catch (error) {
+        fail(error);
+      }
+    };
+    const entry = { slot, listener };
+    this.listeners.set(key, entry);
+    return entry;
   }
 }
+
+/** Per socket: slot of a message name → Nest's handler for it (bound to the socket). */
+type HandlerTable = Array<WsMessageHandler['callback'] | undefined>;
+const HANDLERS = Symbol('realtime.handlers');
 
 function isEventResponse(value: unknown): value is { event: string; data: unknown } {
   return typeof value === 'object' && value !== null && typeof (value as { event?: unknown }).event === 'string';
@@ -144,8 +170,22 @@ function isEventResponse(value: unknown): value is { event: string; data: unknow
  * needed during the handshake. The token and headers go too; they also would otherwise travel with
  * the socket's description to other instances (`fetchSockets` through a cluster adapter).
  */
+const ENGINE_RESPONSE_CLOSE = /^\(\) => this\.emit\("close"\)$/;
+
 function releaseHandshake(socket: Socket): void {
-  (socket.conn as unknown as { request: IncomingMessage | null }).request = null;
+  const conn = socket.conn as unknown as { request: IncomingMessage | null };
+  const raw = conn.request?.socket;
+  // Engine.IO's upgrade path leaves `socket.once('close', () => this.emit('close'))` on the TCP socket
+  // for the whole connection; it retains a WebSocketResponse and through it the upgrade request
+  // (headers, raw headers, parser state): about a kilobyte per idle socket. Nothing listens to that
+  // response's 'close' here (no Engine.IO middlewares), so the listener goes.
+  if (raw) {
+    for (const listener of raw.rawListeners('close')) {
+      const wrapped = (listener as { listener?: (...args: unknown[]) => void }).listener;
+      if (wrapped && ENGINE_RESPONSE_CLOSE.test(String(wrapped))) raw.removeListener('close', wrapped);
+    }
+  }
+  conn.request = null;
   socket.handshake.headers = {};
   socket.handshake.auth = {};
 }
