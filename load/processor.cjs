@@ -60,14 +60,19 @@ async function lockAndReleaseAsync(context, events) {
   if (!socket) return;
   const categoryId = Math.random() < 0.5 ? 'ack' : 'orders';
   const lock = await request(socket, 'lock-tickets', { eventId: context.vars.eventId, categoryId, quantity: 1 });
-  events.emit('histogram', 'browse.lock_ack_ms', lock.ms);
   if (!lock.answer || !lock.answer.success) {
     events.emit('counter', `browse.lock_refused.${(lock.answer && lock.answer.code) || 'UNKNOWN'}`, 1);
     return;
   }
+  events.emit('histogram', 'browse.lock_ack_ms', lock.ms);
   await new Promise((resolve) => setTimeout(resolve, 300 + Math.random() * 700));
   const unlock = await request(socket, 'unlock-tickets', { lockId: lock.answer.lockId });
+  if (!unlock.answer || !unlock.answer.success) {
+    events.emit('counter', `browse.unlock_refused.${(unlock.answer && unlock.answer.code) || 'UNKNOWN'}`, 1);
+    return;
+  }
   events.emit('histogram', 'browse.unlock_ack_ms', unlock.ms);
+  events.emit('counter', 'browse.pairs', 1);
 }
 
 const lockAndRelease = step(lockAndReleaseAsync);
@@ -84,6 +89,7 @@ async function raceForDropAsync(context, events) {
     quantity,
     requestId: randomUUID(),
   });
+  // Latency of every answer (a refusal is the answer most buyers get here), counted apart from grants.
   events.emit('histogram', 'flash.lock_ack_ms', ms);
   if (answer && answer.success) {
     context.vars.lockId = answer.lockId;
@@ -108,6 +114,33 @@ async function maybeGiveBackAsync(context, events) {
 }
 
 const maybeGiveBack = step(maybeGiveBackAsync);
+
+// ---- ack latency ----
+
+/**
+ * One lock and its unlock, each with an ack. Only a pair whose two answers are success counts
+ * (ack.pairs) and only successful requests go into the latency histograms; a refusal or a missing
+ * answer is counted as ack.refused.<code>, never as throughput.
+ */
+async function lockUnlockPairAsync(context, events) {
+  const socket = socketOf(context);
+  if (!socket) throw new Error('no socket');
+  const lock = await request(socket, 'lock-tickets', { eventId: context.vars.eventId, categoryId: 'ack', quantity: 1 });
+  if (!lock.answer || !lock.answer.success) {
+    events.emit('counter', `ack.refused.${(lock.answer && lock.answer.code) || 'UNKNOWN'}`, 1);
+    return;
+  }
+  events.emit('histogram', 'ack.lock_ms', lock.ms);
+  const unlock = await request(socket, 'unlock-tickets', { lockId: lock.answer.lockId });
+  if (!unlock.answer || !unlock.answer.success) {
+    events.emit('counter', `ack.refused.${(unlock.answer && unlock.answer.code) || 'UNKNOWN'}`, 1);
+    return;
+  }
+  events.emit('histogram', 'ack.unlock_ms', unlock.ms);
+  events.emit('counter', 'ack.pairs', 1);
+}
+
+const lockUnlockPair = step(lockUnlockPairAsync);
 
 // ---- Orders stream over RabbitMQ ----
 
@@ -186,5 +219,6 @@ module.exports = {
   lockAndRelease,
   raceForDrop,
   maybeGiveBack,
+  lockUnlockPair,
   confirmOverRabbit,
 };

@@ -119,6 +119,8 @@ for scenario in "${SCENARIOS[@]}"; do
   echo "=== $scenario ==="
   ARTILLERY_DISABLE_TELEMETRY=true artillery run --config load/common.yml --output "$OUT/$scenario.json" "load/$scenario.yml" \
     | tee "$OUT/$scenario.txt" || status=1
+  # Refused or unanswered requests are never throughput: printed apart, and they fail the run.
+  [ -f "$OUT/$scenario.json" ] && { node load/check-refusals.mjs "$scenario" "$OUT/$scenario.json" || status=1; }
   if [ "$scenario" = "flash-sale" ]; then
     echo
     node load/check-oversell.mjs "$LOAD_TARGET" "$LOAD_EVENT_ID" "${LOAD_FLASH_CATEGORY:-drop}" "$OUT/flash-sale.json" || status=1

@@ -32,12 +32,18 @@ export class Responder {
   private readonly schemas: SocketPayloadSchemas;
   /** Requests between arrival and answer, per socket: the graceful shutdown waits for them. */
   readonly inflight = new InflightRequests();
+  /** The per-request log line is built only when it would be written. */
+  private readonly debug: boolean;
+  /** Metric children per event (and outcome), looked up once instead of per request. */
+  private readonly perEvent = new Map<RequestEvent, EventMetrics>();
+  private readonly outcomes = new Map<string, { inc(): void }>();
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
     private readonly metrics: Metrics,
   ) {
     this.schemas = createSocketPayloadSchemas({ maxTicketsPerLock: config.lock.maxTicketsPerLock });
+    this.debug = config.logLevel === 'debug' || config.logLevel === 'trace';
   }
 
   async answer<E extends RequestEvent>(socket: RealtimeSocket, event: E, data: unknown, ack: unknown, handle: RequestHandler<E>): Promise<void> {
@@ -51,7 +57,8 @@ export class Responder {
 
   private async respond<E extends RequestEvent>(socket: RealtimeSocket, event: E, data: unknown, ack: unknown, handle: RequestHandler<E>): Promise<void> {
     const started = performance.now();
-    this.metrics.messagesReceived.inc({ event });
+    const metrics = this.metricsOf(event);
+    metrics.received.inc();
     let answer: Answer<RequestResults[E]>;
     try {
       const payload = this.parse(socket, event, data);
@@ -59,7 +66,7 @@ export class Responder {
     } catch (error) {
       answer = toFailure(error, this.logger, `${event} of user ${socket.data.userId}`);
     }
-    this.record(socket, event, data, answer, (performance.now() - started) / 1000);
+    this.record(socket, event, data, answer, (performance.now() - started) / 1000, metrics);
     try {
       sendAnswer(socket, event, ack, answer);
     } catch (error) {
@@ -68,11 +75,12 @@ export class Responder {
   }
 
   /** Metrics and one structured log line per request (debug level: the hot path stays quiet at info). */
-  private record(socket: RealtimeSocket, event: RequestEvent, data: unknown, answer: Answer<unknown>, seconds: number): void {
+  private record(socket: RealtimeSocket, event: RequestEvent, data: unknown, answer: Answer<unknown>, seconds: number, metrics: EventMetrics): void {
     const outcome = answer.success ? 'ok' : answer.code;
-    this.metrics.requestDuration.observe({ event }, seconds);
-    this.metrics.messagesSent.inc({ type: RESPONSE_EVENTS[event] });
-    if (LOCK_EVENTS.has(event)) this.metrics.lockOutcomes.inc({ event, outcome });
+    metrics.duration.observe(seconds);
+    metrics.sent.inc();
+    if (LOCK_EVENTS.has(event)) this.outcomeOf(event, outcome).inc();
+    if (!this.debug) return;
     this.logger.debug({
       msg: 'request',
       event,
@@ -82,6 +90,30 @@ export class Responder {
       outcome,
       ms: Math.round(seconds * 1e4) / 10,
     });
+  }
+
+  private metricsOf(event: RequestEvent): EventMetrics {
+    let metrics = this.perEvent.get(event);
+    if (!metrics) {
+      metrics = {
+        received: this.metrics.messagesReceived.labels({ event }),
+        // Answers, whichever form carried them (ack or event), under the response event's name.
+        sent: this.metrics.messagesSent.labels({ type: RESPONSE_EVENTS[event] }),
+        duration: this.metrics.requestDuration.labels({ event }),
+      };
+      this.perEvent.set(event, metrics);
+    }
+    return metrics;
+  }
+
+  private outcomeOf(event: RequestEvent, outcome: string): { inc(): void } {
+    const key = `${event} ${outcome}`;
+    let counter = this.outcomes.get(key);
+    if (!counter) {
+      counter = this.metrics.lockOutcomes.labels({ event, outcome });
+      this.outcomes.set(key, counter);
+    }
+    return counter;
   }
 
   private parse<E extends RequestEvent>(socket: RealtimeSocket, event: E, data: unknown): RequestPayloads[E] {
@@ -94,6 +126,12 @@ export class Responder {
     }
     return checked.data;
   }
+}
+
+interface EventMetrics {
+  received: { inc(): void };
+  sent: { inc(): void };
+  duration: { observe(seconds: number): void };
 }
 
 /** Requests that change locks: counted by outcome (ok or error code). */
