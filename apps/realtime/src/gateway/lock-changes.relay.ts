@@ -69,8 +69,12 @@ export class LockChangesRelay implements OnModuleInit, OnModuleDestroy {
       for (const transition of changes.transitions) {
         const event = notificationOf(transition);
         if (!event) continue;
+        const room = userRoom(transition.lock.userId);
+        // Nobody here to tell (the usual case: the owner's only tab asked): no packet is built at all.
+        const members = nsp.adapter.rooms.get(room);
+        if (!members || members.size === 0 || (members.size === 1 && origin !== undefined && members.has(origin))) continue;
         this.metrics.messagesSent.inc({ type: event });
-        const owners = nsp.local.to(userRoom(transition.lock.userId));
+        const owners = nsp.local.to(room);
         (origin === undefined ? owners : owners.except(origin)).emit(event, toNotification(transition.lock));
       }
     }

@@ -31,6 +31,9 @@ export const REDIS = Symbol('REDIS');
           connectTimeout: 5000,
           // Keep trying to come back, at most every 2 s.
           retryStrategy: (attempt) => Math.min(100 * attempt, 2000),
+          // Commands issued in the same turn of the event loop (many sockets' requests arrive together
+          // under load) leave in one write: fewer syscalls, still one EVALSHA per request.
+          enableAutoPipelining: true,
         });
         const logger = new Logger('Redis');
         watchOutages(redis, {
