@@ -182,7 +182,8 @@ export interface LockStore {
    * follows a ledger, not yet settled by their order, and within the retention period). `settle`
    * (an `order-completed` now in the ledger) takes that order's lock out of pending: the oldest of
    * the user's pending locks with that quantity, else the user's oldest; nothing when none or when
-   * `orderKey` was settled already. Unknown category → `EVENT_NOT_FOUND` / `CATEGORY_NOT_FOUND`.
+   * `orderKey` was settled already. The version rises with every reading (each one is pushed).
+   * Unknown category → `EVENT_NOT_FOUND` / `CATEGORY_NOT_FOUND`.
    */
   followLedger(eventId: CatalogId, categoryId: CatalogId, reading: LedgerReading, settle?: LedgerSettlement): Promise<StoreReply<Availability>>;
 

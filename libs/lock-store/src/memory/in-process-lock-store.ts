@@ -382,11 +382,11 @@ export class InProcessLockStore implements LockStore {
     }
     let sold = reading.soldTickets;
     for (const lockId of pending.keys()) sold += this.locks.get(lockId)?.record.quantity ?? 0;
-    const changed = category.total !== reading.totalTickets || category.sold !== sold;
     category.total = reading.totalTickets;
     category.sold = sold;
     category.ledger = reading.soldTickets;
-    touch(call, category, changed);
+    // Every reading is pushed to the rooms, so its version rises even when the counts stayed.
+    touch(call, category, true);
     return this.finish(call, () => this.availabilityOf(category, call.now));
   }
 
