@@ -37,7 +37,7 @@ describe('The original platform: orders-service, events-service over TCP, fronte
   // Registered after the Events service starts, so the app's environment has its address.
   const t = useRmqApp('original', { orders: true, env });
   afterAll(async () => {
-    await ordersToEvents?.close();
+    ordersToEvents?.close();
     await events?.stop();
   });
 

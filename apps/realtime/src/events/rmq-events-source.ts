@@ -156,9 +156,11 @@ export class RmqEventsSource implements AvailabilitySource {
     } catch (error) {
       // The original events-service throws NotFoundException for an unknown event: over the wire an
       // RPC error { statusCode: 404 }. That is an answer ("no such event"), not an outage.
-      if (isNotFoundError(error)) return schema.parse(null) as z.output<S>;
-      this.logger.warn(`${pattern} ${JSON.stringify(data)}: no answer (${error instanceof Error ? error.name + ': ' + error.message : String(error)})`);
-      throw new LockError('EVENTS_UNAVAILABLE');
+      if (!isNotFoundError(error)) {
+        this.logger.warn(`${pattern} ${JSON.stringify(data)}: no answer (${error instanceof Error ? error.name + ': ' + error.message : String(error)})`);
+        throw new LockError('EVENTS_UNAVAILABLE');
+      }
+      raw = null;
     }
     const parsed = schema.safeParse(raw);
     if (!parsed.success) {
