@@ -136,6 +136,18 @@ describe('The original platform: orders-service, events-service over TCP, fronte
     expect(await again).toMatchObject({ soldTickets: 6, availableTickets: 4 });
   });
 
+  it('inventory-changed re-reads the ledger: total and sold together, our unsettled confirms still counted', async () => {
+    const watcher = (await connect(t.app.socketUrl, { userId: '901' })).socket;
+    ok(await request(watcher, 'join-event-room', { eventId: 1 }));
+    // Silver: 3 tickets confirmed here earlier whose orders never reached the ledger; 5 sold elsewhere; resized to 60.
+    const silver = events.rows.find((row) => row.id === 12)!;
+    silver.totalSeats = 60;
+    silver.reservedSeats = 5;
+    const update = next<Availability>(watcher, 'availability-update', (a) => a.categoryId === 12 && a.soldTickets !== 3);
+    await emit('inventory-changed', { eventId: 1, categoryId: 12, totalTickets: 60 });
+    expect(await update).toMatchObject({ totalTickets: 60, soldTickets: 8, availableTickets: 52 });
+  });
+
   it('get-realtime-stats answers the /stats body', async () => {
     const stats = await send<Record<string, unknown>>('get-realtime-stats', {});
     expect(stats).toMatchObject({

@@ -33,6 +33,8 @@ export class OriginalEventsService {
     readonly port: number,
     /** Every `get-ticket-categories` data, in order. */
     readonly asked: unknown[],
+    /** Its table, to change behind the service's back (an admin resizing a category). */
+    readonly rows: TicketCategoryRow[],
   ) {}
 
   get url(): string {
@@ -83,7 +85,7 @@ export class OriginalEventsService {
     });
     await app.listen();
     const address = app.unwrap<Server>().address() as AddressInfo;
-    return new OriginalEventsService(app, address.port, asked);
+    return new OriginalEventsService(app, address.port, asked, ledger);
   }
 
   async stop(): Promise<void> {
