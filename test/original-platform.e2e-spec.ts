@@ -176,5 +176,10 @@ describe('The original platform: orders-service, events-service over TCP, fronte
     expect(ok(await request(socket, 'get-my-locks')).locks).toEqual([]);
     const after = await send<{ ticketLocks: { activeLocks: number } }>('get-realtime-stats', {});
     expect(after.ticketLocks.activeLocks).toBe(before.ticketLocks.activeLocks);
+
+    // Back on its port: the next request reaches it (the TCP client reconnects).
+    events = await OriginalEventsService.start(ROWS, events.port);
+    const back = await request(socket, 'lock-tickets', { eventId: 2, categoryId: 21, quantity: 1 });
+    expect(back).toMatchObject({ success: true, categoryId: 21, availableTickets: 99 });
   });
 });
