@@ -40,7 +40,7 @@ interface Cached {
  */
 export class RmqEventsSource implements AvailabilitySource {
   readonly lazy = true;
-  protected readonly logger = new Logger('EventsSource');
+  private readonly logger = new Logger('EventsSource');
   private readonly client: EventsClient;
   private readonly answers = new Map<string, Cached>();
   private readonly answerTtlMs: number;
@@ -130,7 +130,7 @@ export class RmqEventsSource implements AvailabilitySource {
   }
 
   /** One request per key at a time; an answer (found or `null`) is reused for a short while. */
-  protected ask<S extends z.ZodType>(key: string, pattern: string, data: unknown, schema: S): Promise<z.output<S>> {
+  private ask<S extends z.ZodType>(key: string, pattern: string, data: unknown, schema: S): Promise<z.output<S>> {
     const now = Date.now();
     const cached = this.answers.get(key);
     if (cached && cached.expiresAt > now) return cached.promise as Promise<z.output<S>>;
@@ -187,7 +187,7 @@ function categoryInfo(category: ReplyCategory): CategoryInfo {
 }
 
 /** The active categories, each id once (the first wins). */
-export function uniqueCategories(reply: NonNullable<EventsCategoriesReply>): CategoryInfo[] {
+function uniqueCategories(reply: NonNullable<EventsCategoriesReply>): CategoryInfo[] {
   const seen = new Set<string>();
   const categories: CategoryInfo[] = [];
   for (const category of reply) {

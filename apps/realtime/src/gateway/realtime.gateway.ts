@@ -80,13 +80,10 @@ export class RealtimeGateway implements OnGatewayInit<RealtimeNamespace>, OnGate
       const room = eventRoom(eventId);
       // Joined before the snapshot is read, so no update can fall between the two (versions order them).
       await socket.join(room);
-      let availability;
-      try {
-        availability = await this.locks.eventAvailability(eventId);
-      } catch (error) {
+      const availability = await this.locks.eventAvailability(eventId).catch(async (error: unknown) => {
         await socket.leave(room);
         throw error;
-      }
+      });
       const id = availability[0]?.eventId ?? eventId;
       // The original platform's frontend waits for this rather than for the answer (CONTRACT §9).
       socket.emit('joined-event-room', { success: true, eventId: id, message: `Joined event ${idKey(id)} room` });
