@@ -283,7 +283,7 @@ describe('demo page in Chromium', () => {
     // Some tickets sold and some held by other buyers, so every bar shows its three parts.
     const sell = async (categoryId: number, quantity: number) => {
       for (let left = quantity; left > 0; left -= 10) {
-        const { lock } = await locks.lock({ eventId: 1, categoryId, hold: { kind: 'quantity', quantity: Math.min(10, left) }, userId: 'box-office', sessionId: 'box-office' });
+        const lock = await locks.lock({ eventId: 1, categoryId, hold: { kind: 'quantity', quantity: Math.min(10, left) }, userId: 'box-office', sessionId: 'box-office' });
         await locks.confirm(lock.lockId, `order-${lock.lockId.slice(0, 8)}`);
       }
     };

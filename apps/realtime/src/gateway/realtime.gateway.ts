@@ -10,7 +10,7 @@ import {
   type OnGatewayInit,
 } from '@nestjs/websockets';
 import { eventRoom, userRoom } from '#contracts';
-import { LockError } from '#lock-domain';
+import { LockError, idKey } from '#lock-domain';
 import { LockService } from '../locks/lock.service.js';
 import { Metrics } from '../observability/metrics.js';
 import { DisconnectGrace } from './disconnect-grace.js';
@@ -21,8 +21,6 @@ import { Responder } from './responder.js';
 import { REALTIME_NAMESPACE, type RealtimeNamespace, type RealtimeSocket } from './socket-types.js';
 import { WsAuthMiddleware } from './ws-auth.middleware.js';
 import { errorMessage } from '../common/error-message.js';
-
-const CONNECTED_MESSAGE = 'Connected to the realtime ticket-lock service';
 
 /**
  * The `/realtime` namespace (CONTRACT §2), attached to the HTTP server. Thin on purpose: the
@@ -57,7 +55,7 @@ export class RealtimeGateway implements OnGatewayInit<RealtimeNamespace>, OnGate
       this.limiter.track?.(userId);
     }
     const greet = () => {
-      socket.emit('connected', { success: true, sessionId: socket.id, userId, serverTime: new Date().toISOString(), message: CONNECTED_MESSAGE });
+      socket.emit('connected', { success: true, sessionId: socket.id, userId, serverTime: new Date().toISOString(), message: 'Connected to realtime service' });
     };
     // The user room carries owner notifications to every tab; join it before saying hello.
     const joined = socket.join(userRoom(userId));
@@ -82,13 +80,14 @@ export class RealtimeGateway implements OnGatewayInit<RealtimeNamespace>, OnGate
       const room = eventRoom(eventId);
       // Joined before the snapshot is read, so no update can fall between the two (versions order them).
       await socket.join(room);
-      try {
-        const availability = await this.locks.eventAvailability(eventId);
-        return { eventId: availability[0]?.eventId ?? eventId, room, availability };
-      } catch (error) {
+      const availability = await this.locks.eventAvailability(eventId).catch(async (error: unknown) => {
         await socket.leave(room);
         throw error;
-      }
+      });
+      const id = availability[0]?.eventId ?? eventId;
+      // The original platform's frontend waits for this rather than for the answer (CONTRACT §9).
+      socket.emit('joined-event-room', { success: true, eventId: id, message: `Joined event ${idKey(id)} room` });
+      return { eventId: id, room, availability };
     });
   }
 
@@ -96,6 +95,7 @@ export class RealtimeGateway implements OnGatewayInit<RealtimeNamespace>, OnGate
   leaveEventRoom(@ConnectedSocket() socket: RealtimeSocket, @MessageBody() data: unknown, @Ack() ack: unknown): Promise<void> {
     return this.responder.answer(socket, 'leave-event-room', data, ack, async ({ eventId }) => {
       await socket.leave(eventRoom(eventId));
+      socket.emit('left-event-room', { success: true, eventId, message: `Left event ${idKey(eventId)} room` });
       return { eventId };
     });
   }
@@ -105,7 +105,7 @@ export class RealtimeGateway implements OnGatewayInit<RealtimeNamespace>, OnGate
     return this.responder.answer(socket, 'lock-tickets', data, ack, async ({ eventId, categoryId, quantity, requestId }, userId) => {
       // Marked before the store call: a disconnect during it must still schedule the release.
       socket.data.holdsLocks = true;
-      const { lock, availableTickets } = await this.locks.lock({
+      const lock = await this.locks.lock({
         eventId,
         categoryId,
         hold: { kind: 'quantity', quantity },
@@ -114,7 +114,7 @@ export class RealtimeGateway implements OnGatewayInit<RealtimeNamespace>, OnGate
         ...(requestId === undefined ? {} : { requestId }),
       });
       if (socket.disconnected) this.grace.onDisconnect(socket);
-      const { lockId, status, expiresAt, expiresInSeconds } = lock;
+      const { lockId, status, expiresAt, expiresInSeconds, availableTickets } = lock;
       return { lockId, eventId: lock.eventId, categoryId: lock.categoryId, quantity: lock.quantity, status, expiresAt, expiresInSeconds, availableTickets };
     });
   }
