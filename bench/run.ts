@@ -23,7 +23,7 @@ import { renderChart, type ChartRow } from './lib/chart.js';
 import { signHs256 } from './lib/jwt.js';
 import { LiteSocket } from './lib/lite-client.js';
 import { formatSummary, summarise } from './lib/profile-summary.js';
-import { BENCH_DIR, ROOT, memoryOf, profileStart, profileStop, sleep, spawnNode, stopChild, type Child } from './lib/proc.js';
+import { BENCH_DIR, ROOT, cpuMsOf, memoryOf, profileStart, profileStop, sleep, spawnNode, stopChild, type Child } from './lib/proc.js';
 import {
   OrdersQueue,
   SERVICE_MAIN,
@@ -168,7 +168,17 @@ async function endClient(child: Child, graceMs: number): Promise<void> {
   children.splice(children.indexOf(child), 1);
 }
 
-async function closedLoop(urls: string[], options: { clients: number; durationMs?: number; pairsPerClient?: number; userPrefix: string; warmupMs?: number }, beforeGo?: () => Promise<void>): Promise<ClosedLoopResult> {
+/** CPU used during a closed-loop window (warm-up included), per successful pair, in µs. */
+interface CpuCost {
+  serverUsPerPair: number;
+  clientUsPerPair: number;
+}
+
+async function closedLoop(
+  urls: string[],
+  options: { clients: number; durationMs?: number; pairsPerClient?: number; userPrefix: string; warmupMs?: number; server?: Server },
+  beforeGo?: () => Promise<void>,
+): Promise<ClosedLoopResult & { cpu: CpuCost }> {
   const { child } = await startClient(
     'closed-loop.ts',
     {
@@ -186,11 +196,15 @@ async function closedLoop(urls: string[], options: { clients: number; durationMs
   );
   try {
     await beforeGo?.();
+    const serverCpu = cpuMsOf(options.server?.child.proc.pid);
+    const clientCpu = cpuMsOf(child.proc.pid);
     const reply = await child.ask<{ result?: ClosedLoopResult; error?: string }>({ cmd: 'go' }, (m) => 'result' in m || 'error' in m, 180_000);
     if (!reply.result) throw new Error(reply.error ?? 'closed-loop client failed');
+    const perPair = (before: number, after: number): number => ((after - before) * 1000) / Math.max(1, reply.result?.totalPairs ?? 0);
+    const cpu = { serverUsPerPair: perPair(serverCpu, cpuMsOf(options.server?.child.proc.pid)), clientUsPerPair: perPair(clientCpu, cpuMsOf(child.proc.pid)) };
     child.send({ cmd: 'close' });
     refused(`closed loop ${options.userPrefix}`, reply.result.errors, reply.result.errorCodes);
-    return reply.result;
+    return { ...reply.result, cpu };
   } finally {
     await endClient(child, 3000);
   }
@@ -242,10 +256,12 @@ function holds(ok: boolean | undefined): string {
 
 // ---------------------------------------------------------------- 1. throughput and latency
 
+type Measured = ClosedLoopResult & { cpu: CpuCost };
+
 interface Scenario1 {
-  lua: ClosedLoopResult[];
-  contract: ClosedLoopResult[];
-  service: ClosedLoopResult[];
+  lua: Measured[];
+  contract: Measured[];
+  service: Measured[];
   eventsPerPair: { contract: number[]; service: number[] };
 }
 
@@ -274,7 +290,7 @@ async function scenario1(lua: Server, contract: Server | undefined, service: Ser
     for (const [key, server] of order) {
       if (!server) continue;
       if (orders) await orders.drain();
-      const result = await closedLoop([server.url], { clients: flags.clients, durationMs: flags.durationMs, userPrefix: `s1-${key}-r${round}` });
+      const result = await closedLoop([server.url], { clients: flags.clients, durationMs: flags.durationMs, userPrefix: `s1-${key}-r${round}`, server });
       out[key].push(result);
       let perPair = Number.NaN;
       if (orders && key !== 'lua') {
@@ -285,7 +301,8 @@ async function scenario1(lua: Server, contract: Server | undefined, service: Ser
       }
       log(
         `1. round ${round} ${key.padEnd(8)} ${fmt(result.pairsPerSecond, 0)} pairs/s  p50 ${fmt(result.p50, 2)} ms  p99 ${fmt(result.p99, 2)} ms` +
-          `  errors ${result.errors}${Number.isFinite(perPair) ? `  ~${perPair.toFixed(2)} events/pair` : ''}`,
+          `  errors ${result.errors}${Number.isFinite(perPair) ? `  ~${perPair.toFixed(2)} events/pair` : ''}` +
+          `  CPU/pair: server ${fmt(result.cpu.serverUsPerPair, 0)} µs, load generator ${fmt(result.cpu.clientUsPerPair, 0)} µs`,
       );
       if (result.errors > 0) log(`   error codes: ${JSON.stringify(result.errorCodes)}`);
     }
@@ -363,6 +380,27 @@ function report1(s1: Scenario1): void {
       holds: '–',
     },
   );
+  // CPU per pair is far less sensitive to a busy machine than pairs/s: the work each side does.
+  const cpuOf = (list: Measured[], side: keyof CpuCost): number => median(list.map((r) => r.cpu[side]));
+  const cpu = {
+    service: cpuOf(s1.service, 'serverUsPerPair'),
+    contract: cpuOf(s1.contract, 'serverUsPerPair'),
+    lua: cpuOf(s1.lua, 'serverUsPerPair'),
+    generator: median([...s1.service, ...s1.contract, ...s1.lua].map((r) => r.cpu.clientUsPerPair)),
+  };
+  figures.push({
+    scenario: 1,
+    figure: 'server CPU per lock+unlock pair, µs',
+    service: fmt(cpu.service, 0),
+    baseline: `contract floor ${fmt(cpu.contract, 0)} · Lua floor ${fmt(cpu.lua, 0)}`,
+    ratio: `${fmt(ratio(cpu.service, cpu.contract), 2)}×`,
+    target: '(report)',
+    holds: '–',
+  });
+  notes.push(
+    `1. the load generator (one process, ${flags.clients} sockets) used ${fmt(cpu.generator, 0)} µs of CPU per pair (median over every window), ` +
+      `the service ${fmt(cpu.service, 0)} µs, the contract floor ${fmt(cpu.contract, 0)} µs, the Lua floor ${fmt(cpu.lua, 0)} µs; Redis and RabbitMQ share the same 2 cores`,
+  );
   if (s1.eventsPerPair.service.length > 0) {
     notes.push(
       `1. lifecycle events reaching a bound queue per lock+unlock pair (expect 2): service ${fmt(median(s1.eventsPerPair.service), 2)}, contract floor ${fmt(median(s1.eventsPerPair.contract), 2)}`,
@@ -378,6 +416,7 @@ function report1(s1: Scenario1): void {
     rounds: flags.rounds,
     windowSeconds: flags.durationMs / 1000,
     medians: { service: svc, contractFloor: con, luaFloor: lua },
+    cpuUsPerPair: cpu,
     ratios: { tputVsContract, p99VsContract, p50VsContract, tputVsLua, p99VsLua },
     eventsPerPair: s1.eventsPerPair,
     runs: s1,

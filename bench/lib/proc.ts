@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -123,6 +123,17 @@ export function spawnNode(options: SpawnOptions): Child {
 }
 
 /** Asks a process started with `admin: true` for a GC and its memory figures. */
+/** CPU time (user + system) a process has used so far, in ms (Linux /proc; NaN elsewhere). */
+export function cpuMsOf(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    // utime and stime, fields 14 and 15 of stat, in clock ticks (100 per second on Linux).
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 export async function memoryOf(child: Child): Promise<{ rss: number; heapUsed: number; gc: boolean }> {
   const id = ++adminSeq;
   return child.ask({ benchAdmin: 'mem', id }, (m) => m.benchAdmin === 'mem' && m.id === id, 30_000);
