@@ -1,3 +1,4 @@
+/* global process, console */
 // Fails a load run whose requests were refused or went unanswered (load/run.sh runs it after every
 // scenario): throughput is what succeeded, so refusals are printed apart and any unexpected one — or a
 // failed virtual user, or an artillery error — makes the run fail. The flash sale's

@@ -128,7 +128,10 @@ export class RealtimeIoAdapter extends IoAdapter {
     if (known) return known;
     const slot = this.listeners.size;
     const fail = (error: unknown): void => this.logger.error(error);
+    // A plain function: Socket.IO calls listeners with the socket as `this`, which is what lets one
+    // function serve every socket.
     const listener = function (this: NestSocket, ...args: unknown[]): void {
+      // eslint-disable-next-line @typescript-eslint/no-this-alias -- the socket, captured for the answer callback below
       const socket = this;
       const callback = (socket as unknown as { [HANDLERS]?: HandlerTable })[HANDLERS]?.[slot];
       if (!callback) return;
