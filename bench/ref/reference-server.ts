@@ -89,8 +89,9 @@ function offer(update: Record<string, unknown> & { eventId: unknown; categoryId:
   const key = `${idKey(update.eventId)}\n${idKey(update.categoryId)}`;
   const now = performance.now();
   const slot = slots.get(key);
+  // After the current turn, as the service does: the requester's answer is not queued behind the room.
   const send = (u: Record<string, unknown>): void => {
-    io.of('/realtime').to(`event:${idKey(update.eventId)}`).emit('availability-update', u);
+    setImmediate(() => io.of('/realtime').to(`event:${idKey(update.eventId)}`).emit('availability-update', u));
   };
   if (!slot) {
     slots.set(key, { sentAt: now, sentVersion: update.version });

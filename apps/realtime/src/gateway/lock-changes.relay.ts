@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '#config';
-import { LOCK_CHANGE_FEED, type LifecycleEvent, type LockChangeFeed, type LockChanges, type LockRecord, type LockTransition } from '#lock-domain';
+import { LOCK_CHANGE_FEED, type Availability, type LifecycleEvent, type LockChangeFeed, type LockChanges, type LockRecord, type LockTransition } from '#lock-domain';
 import { eventIdOfRoom, eventRoom, userRoom, type LockNotification } from '#contracts';
 import { LockChangesBus } from '../locks/lock-changes.js';
 import { LockService } from '../locks/lock.service.js';
@@ -46,7 +46,9 @@ export class LockChangesRelay implements OnModuleInit, OnModuleDestroy {
       send: (availability) => {
         this.metrics.availabilityUpdates.inc({ result: 'sent' });
         this.metrics.messagesSent.inc({ type: 'availability-update' });
-        this.namespace.get()?.local.to(eventRoom(availability.eventId)).emit('availability-update', availability);
+        // After the current turn: the request that made the change gets its answer first, instead of
+        // waiting behind a write to every member of the room (thousands of sockets). Order is kept.
+        setImmediate(broadcast, this.namespace, availability);
       },
     });
   }
@@ -108,6 +110,10 @@ export class LockChangesRelay implements OnModuleInit, OnModuleDestroy {
       },
     );
   }
+}
+
+function broadcast(namespace: RealtimeNamespaceRef, availability: Availability): void {
+  namespace.get()?.local.to(eventRoom(availability.eventId)).emit('availability-update', availability);
 }
 
 const RESYNC_ATTEMPTS = 20;
