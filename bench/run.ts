@@ -635,6 +635,9 @@ interface BurstResult {
   updatesPerSecondPerCategory: number;
   /** Ack → last member, ms, one per lock (pooled over the rounds for the table's percentiles). */
   latencies: number[];
+  /** CPU per update delivered to one member (µs), burst and its drain: the server, and the members' process. */
+  serverUsPerFrame: number;
+  watchersUsPerFrame: number;
 }
 
 async function burst(server: Server, watchers: Child, members: number, round: number): Promise<BurstResult> {
@@ -650,6 +653,8 @@ async function burst(server: Server, watchers: Child, members: number, round: nu
     await locker.request('leave-event-room', { eventId: EVENT_ID });
   }
   await watchers.ask({ cmd: 'report' }, (m) => 'updates' in m);
+  const serverCpu = cpuMsOf(server.child.proc.pid);
+  const watchersCpu = cpuMsOf(watchers.proc.pid);
   const acks: Array<{ category: string; version: number; at: number }> = [];
   const failures: Record<string, number> = {};
   let failed = 0;
@@ -683,6 +688,9 @@ async function burst(server: Server, watchers: Child, members: number, round: nu
   refused(`4. fan-out ${server.name} round ${round}`, failed, failures);
   await sleep(1000);
   const { updates } = await watchers.ask<{ updates: UpdateSeen[] }>({ cmd: 'report' }, (m) => 'updates' in m, 60_000);
+  const frames = Math.max(1, updates.reduce((sum, u) => sum + u.count, 0));
+  const serverUsPerFrame = ((cpuMsOf(server.child.proc.pid) - serverCpu) * 1000) / frames;
+  const watchersUsPerFrame = ((cpuMsOf(watchers.proc.pid) - watchersCpu) * 1000) / frames;
   for (const locker of lockers) locker.close();
   const byCategory = new Map<string, UpdateSeen[]>();
   for (const update of updates) {
@@ -716,6 +724,8 @@ async function burst(server: Server, watchers: Child, members: number, round: nu
     max: sorted[sorted.length - 1] ?? Number.NaN,
     updatesPerSecondPerCategory: median(perCategory),
     latencies,
+    serverUsPerFrame,
+    watchersUsPerFrame,
   };
 }
 
@@ -738,7 +748,7 @@ async function scenario4(): Promise<void> {
         results[key].push(result);
         log(
           `4. round ${round} ${key.padEnd(8)} ${result.locks} locks: ack→last member p50 ${fmt(result.p50)} ms p99 ${fmt(result.p99)} ms max ${fmt(result.max)} ms, ` +
-            `${fmt(result.updatesPerSecondPerCategory)} updates/s/category${result.missing ? `, ${result.missing} without update` : ''}${result.incomplete ? `, ${result.incomplete} not at every member` : ''}`,
+            `${fmt(result.updatesPerSecondPerCategory)} updates/s/category, CPU per member-update: server ${fmt(result.serverUsPerFrame, 1)} µs, members' process ${fmt(result.watchersUsPerFrame, 1)} µs${result.missing ? `, ${result.missing} without update` : ''}${result.incomplete ? `, ${result.incomplete} not at every member` : ''}`,
         );
       }
     }
@@ -787,6 +797,22 @@ async function scenario4(): Promise<void> {
     },
   );
   const lost = results.service.reduce((a, r) => a + r.missing + r.incomplete, 0);
+  const perFrame = (list: BurstResult[], key: 'serverUsPerFrame' | 'watchersUsPerFrame'): number => medianOf(list, key);
+  const svcFrame = perFrame(results.service, 'serverUsPerFrame');
+  const floorFrame = perFrame(results.contract, 'serverUsPerFrame');
+  figures.push({
+    scenario: 4,
+    figure: 'server CPU per update delivered to one member, µs',
+    service: fmt(svcFrame, 1),
+    baseline: `${floorName} ${fmt(floorFrame, 1)}`,
+    ratio: `${fmt(ratio(svcFrame, floorFrame), 2)}×`,
+    target: '(report)',
+    holds: '–',
+  });
+  notes.push(
+    `4. CPU per update delivered to one member: service ${fmt(svcFrame, 1)} µs, ${floorName} ${fmt(floorFrame, 1)} µs, the members' load process ${fmt(median([...results.service, ...results.contract].map((r) => r.watchersUsPerFrame)), 1)} µs; ` +
+      `so one update to all ${members.toLocaleString('en-US')} members costs the service about ${fmt((svcFrame * members) / 1000, 0)} ms of CPU`,
+  );
   notes.push(`4. locks per burst (service, median): ${fmt(medianOf(results.service, 'locks'), 0)} over ${FAN_CATEGORIES.length} categories in ${flags.burstMs / 1000} s; locks whose update did not reach every member: ${lost}`);
   chart.push({ label: `4. fan-out p99, ${members.toLocaleString('en-US')} members`, value: svc.p99, unit: 'ms', target: 250, direction: 'max', baseline: base.p99, baselineLabel: floorName });
   json.fanout = { members, categories: FAN_CATEGORIES, burstMs: flags.burstMs, results };

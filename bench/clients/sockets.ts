@@ -40,6 +40,24 @@ function sourceAddress(i: number): { localAddress?: string } {
   return loopback ? { localAddress: `127.0.0.${2 + (i % SOURCES)}` } : {};
 }
 const seen = new Map<string, UpdateSeen>();
+
+const CATEGORY = /"categoryId":"?([^",}]*)/;
+const VERSION = /"version":(\d+)/;
+
+function record(raw: string): void {
+  const at = wallNow();
+  const categoryId = CATEGORY.exec(raw)?.[1];
+  const version = Number(VERSION.exec(raw)?.[1]);
+  if (categoryId === undefined || !Number.isFinite(version)) return;
+  const key = `${categoryId}\n${version}`;
+  const entry = seen.get(key);
+  if (entry) {
+    entry.count++;
+    if (at > entry.last) entry.last = at;
+  } else {
+    seen.set(key, { categoryId, version, count: 1, first: at, last: at });
+  }
+}
 const watching = settings.eventId !== undefined;
 
 async function main(): Promise<void> {
@@ -52,18 +70,11 @@ async function main(): Promise<void> {
       ...sourceAddress(i),
       ...(watching
         ? {
-            filter: (raw: string) => raw.startsWith('42/realtime,["availability-update"'),
-            onEvent: (_event: string, data: unknown) => {
-              const at = wallNow();
-              const update = data as { categoryId: string | number; version: number };
-              const key = `${String(update.categoryId)}\n${update.version}`;
-              const entry = seen.get(key);
-              if (entry) {
-                entry.count++;
-                if (at > entry.last) entry.last = at;
-              } else {
-                seen.set(key, { categoryId: String(update.categoryId), version: update.version, count: 1, first: at, last: at });
-              }
+            // The two fields needed are read straight from the frame (no JSON.parse per member and update):
+            // ten thousand members in one process must cost the load generator as little as possible.
+            filter: (raw: string) => {
+              if (raw.startsWith('42/realtime,["availability-update"')) record(raw);
+              return false;
             },
           }
         : {}),
