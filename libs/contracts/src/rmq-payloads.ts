@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { CatalogId, ErrorCode, Lock, LockStatus } from '#lock-domain';
-import { catalogIdSchema as catalogId, checkWith, fieldError as required, isPlainObject, lockIdSchema as lockId, type PayloadCheck } from './schema-parts.js';
+import { catalogIdSchema as catalogId, checkWith, fieldError as required, isPlainObject, lockIdSchema as lockId, payloadShapeProblem, type PayloadCheck } from './schema-parts.js';
 import { RESPONSE_EVENTS } from './socket-events.js';
 
 /**
@@ -97,6 +97,12 @@ const totalTickets = z
   .min(0, 'must be a non-negative integer')
   .max(100_000_000, 'must be at most 100000000');
 
+/** What is pushed to sockets as is: bounded, so it can neither overflow the encoder nor flood clients. */
+const reemitted = z.unknown().superRefine((value, ctx) => {
+  const problem = payloadShapeProblem(value);
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+});
+
 function message<Shape extends z.ZodRawShape>(shape: Shape, hint: string) {
   return z.custom<Record<string, unknown>>(isPlainObject, { error: `data must be an object ${hint}` }).pipe(z.object(shape));
 }
@@ -106,8 +112,8 @@ export const RMQ_PAYLOAD_SCHEMAS = {
   [RMQ_PATTERNS.confirmLock]: message({ lockId, orderId: orderId.optional() }, '{ lockId, orderId? }'),
   [RMQ_PATTERNS.releaseLock]: message({ lockId, reason: text(200).optional() }, '{ lockId, reason? }'),
   [RMQ_PATTERNS.getLock]: message({ lockId }, '{ lockId }'),
-  [RMQ_PATTERNS.notifyUser]: message({ userId, type: socketEventName, payload: z.unknown() }, '{ userId, type, payload }'),
-  [RMQ_PATTERNS.broadcastEvent]: message({ eventId: catalogId, type: socketEventName, payload: z.unknown() }, '{ eventId, type, payload }'),
+  [RMQ_PATTERNS.notifyUser]: message({ userId, type: socketEventName, payload: reemitted }, '{ userId, type, payload }'),
+  [RMQ_PATTERNS.broadcastEvent]: message({ eventId: catalogId, type: socketEventName, payload: reemitted }, '{ eventId, type, payload }'),
   [RMQ_PATTERNS.inventoryChanged]: message({ eventId: catalogId, categoryId: catalogId, totalTickets }, '{ eventId, categoryId, totalTickets }'),
 } as const;
 
