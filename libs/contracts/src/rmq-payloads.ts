@@ -82,6 +82,7 @@ export const RESERVED_SOCKET_EVENTS: ReadonlySet<string> = new Set([
   'lock-expired',
   'lock-released',
   'lock-confirmed',
+  'token-expired',
   ...Object.values(RESPONSE_EVENTS),
 ]);
 
