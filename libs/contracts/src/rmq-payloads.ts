@@ -135,7 +135,7 @@ export function checkRmqPayload<P extends RmqPattern>(pattern: P, data: unknown)
 /** Reply to `confirm-ticket-lock` / `release-ticket-lock`. */
 export type LockCommandReply =
   | { success: true; lockId: string; status: LockStatus }
-  | { success: false; lockId?: string; status?: LockStatus; code: ErrorCode; message: string };
+  | { success: false; lockId?: string; status?: LockStatus; orderId?: string; code: ErrorCode; message: string };
 
 /** Reply to `get-ticket-lock`: the lock itself, or a refusal. */
 export type GetLockReply = Lock | { success: false; code: ErrorCode; message: string };
