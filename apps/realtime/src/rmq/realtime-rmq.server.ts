@@ -231,8 +231,8 @@ export class RealtimeRmqServer extends ServerRMQ {
 
   /**
    * A failed attempt (a handler fault, or a dead-letter publish that failed): retried later, or,
-   * past the cap, dead-lettered with the last error. If even that cannot be published (channel
-   * closed) the message stays unacked and the broker redelivers it, its retry count unchanged.
+   * past the cap, dead-lettered with the last error. If even that cannot be published, the message
+   * goes back to the queue as it is (its retry count unchanged).
    */
   private async failed(channel: ConfirmChannel, message: ConsumeMessage, sent: { pattern: string; expectsReply: boolean; id: unknown }, error: unknown): Promise<void> {
     const decision = decideRetry(message.properties.headers, this.settings.retry);
@@ -251,7 +251,10 @@ export class RealtimeRmqServer extends ServerRMQ {
       }
       this.settings.onOutcome?.(sent.pattern, 'dead-letter');
     } catch (publishError) {
-      this.log.warn(`${truncate(sent.pattern)}: could not retry or dead-letter (${errorMessage(publishError)}); left to the broker to redeliver`);
+      // Channel closed: the broker already put the message back. A refused publish on a live channel:
+      // give it back ourselves after a pause, so it cannot hold a prefetch slot for ever.
+      this.log.warn(`${truncate(sent.pattern)}: could not retry or dead-letter (${errorMessage(publishError)}); requeued`);
+      setTimeout(() => nackQuietly(channel, message), this.settings.retry.baseDelayMs).unref();
     }
   }
 
@@ -301,6 +304,14 @@ function ackQuietly(channel: ConfirmChannel, message: ConsumeMessage): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+function nackQuietly(channel: ConfirmChannel, message: ConsumeMessage): void {
+  try {
+    channel.nack(message, false, true);
+  } catch {
+    // Channel gone: the broker requeued the message already.
   }
 }
 
