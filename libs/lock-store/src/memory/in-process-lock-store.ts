@@ -26,6 +26,7 @@ import {
   type TerminalStatus,
   type UnlockRequest,
   type UnlockResult,
+  type AdmissionGate,
 } from '#lock-domain';
 import { IndexedMinHeap } from './indexed-heap.js';
 
@@ -93,7 +94,17 @@ export class InProcessLockStore implements LockStore {
   constructor(
     private readonly policy: LockPolicy,
     private readonly clock: () => number = Date.now,
+    /** The in-process waiting rooms, consulted inside `lock` and told of confirms (CONTRACT §7). */
+    private readonly admission?: AdmissionGate,
   ) {}
+
+  /** Every category of the event is sold (the waiting room then closes). False for an unknown event. */
+  isSoldOut(eventKey: string): boolean {
+    const event = this.catalog.get(eventKey);
+    if (!event || event.categories.size === 0) return false;
+    for (const category of event.categories.values()) if (category.total - category.sold > 0) return false;
+    return true;
+  }
 
   async defineEvent(event: EventInfo, options: { replaceTotals: boolean }): Promise<StoreReply<Availability[]>> {
     const call = this.begin();
@@ -148,6 +159,8 @@ export class InProcessLockStore implements LockStore {
     if (!event) throw new LockError('EVENT_NOT_FOUND');
     const category = event.categories.get(idKey(request.categoryId));
     if (!category) throw new LockError('CATEGORY_NOT_FOUND');
+    // Waiting room: checked in the same atomic step as the hold (a user admitted meanwhile passes).
+    if (this.admission?.admissionRequired(idKey(request.eventId), request.userId, now)) throw new LockError('ADMISSION_REQUIRED');
 
     let live = 0;
     let dueHere: Held | undefined;
@@ -450,7 +463,11 @@ export class InProcessLockStore implements LockStore {
       this.deactivate(held);
       category.lockedRecorded -= record.quantity;
     }
-    if (to === 'CONFIRMED') category.sold += record.quantity;
+    if (to === 'CONFIRMED') {
+      category.sold += record.quantity;
+      // The buyer is done: their waiting room admission ends, freeing the slot at once.
+      this.admission?.lockConfirmed(idKey(record.eventId), record.userId, call.now);
+    }
     this.recorded[from]--;
     this.recorded[to]++;
     Object.assign(record, fields);
