@@ -3,3 +3,5 @@ export { RedisLockChangeFeed, type RedisLockChangeFeedOptions } from './redis/re
 export { RedisLockStore, type RedisLockStoreOptions } from './redis/redis-lock-store.js';
 export { RedisOutbox, type OutboxEntry } from './redis/redis-outbox.js';
 export { watchOutages, type OutageListener } from './redis/outages.js';
+export { InProcessWaitingRoom, type InProcessWaitingRoomOptions } from './memory/in-process-waiting-room.js';
+export { RedisWaitingRoom, type RedisWaitingRoomOptions } from './redis/redis-waiting-room.js';

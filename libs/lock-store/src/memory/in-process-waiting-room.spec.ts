@@ -1,6 +1,6 @@
 import { InProcessLockStore } from './in-process-lock-store.js';
 import { InProcessWaitingRoom } from './in-process-waiting-room.js';
-import { POLICY } from '../lock-store.contract.js';
+import { POLICY } from '../contract/index.js';
 import { waitingRoomContract } from '../waiting-room.contract.js';
 
 waitingRoomContract('InProcessWaitingRoom', async () => {

@@ -164,7 +164,8 @@ export class InProcessWaitingRoom implements WaitingRoomStore, AdmissionGate {
     for (const [userId, admission] of room.admitted) {
       if (admission.expiresAt <= now) {
         room.admitted.delete(userId);
-        room.seenAt.delete(userId);
+        // Forgotten unless they queue again (join does not wait for this cleanup).
+        if (!room.queue.has(userId) && !room.early.has(userId)) room.seenAt.delete(userId);
         room.version++;
       }
     }
@@ -236,10 +237,7 @@ export class InProcessWaitingRoom implements WaitingRoomStore, AdmissionGate {
 
   lockConfirmed(eventKey: string, userId: string): void {
     const room = this.rooms.get(eventKey);
-    if (room?.admitted.delete(userId)) {
-      room.seenAt.delete(userId);
-      room.version++;
-    }
+    if (room?.admitted.delete(userId)) room.version++;
   }
 
   // --- internals -----------------------------------------------------------------------------

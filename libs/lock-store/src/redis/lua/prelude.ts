@@ -51,6 +51,9 @@ local K_CHANGES = P .. ':${KEY.changes}'
 local function kEvent(ek) return P .. ':${KEY.event}:' .. ek end
 local function kEventCats(ek) return P .. ':${KEY.eventCats}:' .. ek end
 local function catRef(ek, ck) return #ek .. ':' .. ek .. ':' .. ck end
+-- Waiting room state the lock and confirm scripts read (written by lua/waiting-room.ts).
+local function kRoom(ek) return P .. ':${KEY.room}:' .. ek end
+local function kRoomAdmitted(ek) return P .. ':${KEY.roomAdmitted}:' .. ek end
 local function kCat(r) return P .. ':${KEY.cat}:' .. r end
 local function kCatLocks(r) return P .. ':${KEY.catLocks}:' .. r end
 local function kLock(id) return P .. ':${KEY.lock}:' .. id end
@@ -199,6 +202,8 @@ local function confirmRec(h, orderId)
   setFields(h, 'status', 'confirmedAt', 'orderId')
   statAdd('CONFIRMED', 1)
   redis.call('ZADD', K_RET, I(NOW + RETAIN), h.lockId)
+  -- Waiting room: the buyer is done, so their admission ends now and frees the slot.
+  if redis.call('ZREM', kRoomAdmitted(h.eid), h.userId) == 1 then redis.call('HINCRBY', kRoom(h.eid), 'ver', '1') end
   return emit('confirmed', h)
 end
 
