@@ -35,6 +35,13 @@ export interface AppConfig {
   jwt: { secret?: string; publicKey?: string };
   allowAnonymous: boolean;
   logLevel: LogLevel;
+  /** Waiting rooms (CONTRACT §7). */
+  waitingRoom: {
+    /** `QUEUE_ABANDON_SECONDS`: a waiting user with no connected socket this long is skipped at their turn. */
+    abandonMs: number;
+    /** `ADMISSION_TOKEN_SECRET`: signs admission tokens (HS256). Absent: see waiting-room/admission-tokens.ts. */
+    tokenSecret?: string;
+  };
 }
 
 /** DI token under which the parsed {@link AppConfig} is provided. */

@@ -82,6 +82,8 @@ export const RESERVED_SOCKET_EVENTS: ReadonlySet<string> = new Set([
   'lock-expired',
   'lock-released',
   'lock-confirmed',
+  'queue-update',
+  'queue-admitted',
   ...Object.values(RESPONSE_EVENTS),
 ]);
 
