@@ -7,6 +7,7 @@ import { LocksModule } from '../locks/locks.module.js';
 import { LockEventsPublisher } from './lock-events.publisher.js';
 import { RMQ_DRAIN_MS, RealtimeRmqServer } from './realtime-rmq.server.js';
 import { RmqController } from './rmq.controller.js';
+import { WaitingRoomRmqController } from './waiting-room-rmq.controller.js';
 import { Metrics } from '../observability/metrics.js';
 
 /** Messages in flight per consumer before the broker waits for acks. */
@@ -21,7 +22,7 @@ const FAULT_RETRY_MS = 1000;
  */
 @Module({
   imports: [LocksModule, GatewayModule, HealthModule],
-  controllers: [RmqController],
+  controllers: [RmqController, WaitingRoomRmqController],
   providers: [
     {
       provide: RealtimeRmqServer,

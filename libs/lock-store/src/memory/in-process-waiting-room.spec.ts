@@ -4,8 +4,9 @@ import { POLICY } from '../contract/index.js';
 import { waitingRoomContract } from '../waiting-room.contract.js';
 
 waitingRoomContract('InProcessWaitingRoom', async () => {
-  let locks: InProcessLockStore | undefined;
-  const rooms = new InProcessWaitingRoom({ soldOut: (eventKey) => locks?.isSoldOut(eventKey) ?? false });
-  locks = new InProcessLockStore(POLICY, Date.now, rooms);
+  const ref: { locks?: InProcessLockStore } = {};
+  const rooms = new InProcessWaitingRoom({ soldOut: (eventKey) => ref.locks?.isSoldOut(eventKey) ?? false });
+  const locks = new InProcessLockStore(POLICY, Date.now, rooms);
+  ref.locks = locks;
   return { rooms, locks };
 });

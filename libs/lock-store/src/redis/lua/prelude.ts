@@ -93,6 +93,14 @@ end
 
 local function isDue(h) return h.status == 'ACTIVE' and tonumber(h.expiresAt) <= NOW end
 
+-- Waiting room (CONTRACT §7): while the event's room is on, only a user with a running admission may
+-- hold. Every script that holds tickets or seats (lock, hold-seats) calls this in its own atomic step.
+local function admissionRequired(ek, u)
+  if redis.call('HGET', kRoom(ek), 'on') ~= '1' then return false end
+  local admittedUntil = tonumber(redis.call('ZSCORE', kRoomAdmitted(ek), u))
+  return not admittedUntil or admittedUntil <= NOW
+end
+
 -- Counts at NOW: stored 'locked' minus the recorded-ACTIVE locks already past expiresAt
 -- (few: the sweep keeps removing them), so expiry is exact without waiting for a sweep.
 local function catCounts(r)
