@@ -262,3 +262,20 @@ describe('waiting room (CONTRACT §7)', () => {
     expect(app.app.get(QueueAdmitter).isAdmitter).toBe(true);
   });
 });
+
+describe('waiting room in zero-configuration mode (in-process store)', () => {
+  const app = useApp({ catalog: CATALOG, env: { REDIS_URL: undefined, RATE_LIMIT_PER_MINUTE: '0' } });
+
+  it('the catalog room queues, admits and gates holds like the Redis one', async () => {
+    const { socket } = await connect(app.socketUrl, { userId: 'zc-user' });
+    expect(await request(socket, 'lock-tickets', { eventId: 'flash', categoryId: 'ga', quantity: 1 })).toMatchObject({ code: 'ADMISSION_REQUIRED' });
+    const admitted = admittedTo(socket, 'flash');
+    expect(await join(socket, 'flash')).toMatchObject({ state: 'waiting', position: 1 });
+    const { admissionToken } = await admitted;
+    expect(await join(socket, 'flash')).toMatchObject({ state: 'admitted', admissionToken });
+    const lock = ok(await request(socket, 'lock-tickets', { eventId: 'flash', categoryId: 'ga', quantity: 1 }));
+    await app.app.get(LockService).confirm(lock.lockId);
+    expect(await join(socket, 'flash')).toMatchObject({ state: 'waiting', position: 2 });
+    expect(await roomStats(app, 'flash')).toMatchObject({ queueLength: 1, activeUsers: 0, admittedTotal: 1 });
+  });
+});

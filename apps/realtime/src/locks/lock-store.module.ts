@@ -61,7 +61,9 @@ interface InProcessStores {
       useFactory: (config: AppConfig, redis: Redis | null): InProcessStores | null => {
         if (redis) return null;
         const ref: { locks?: InProcessLockStore } = {};
-        const rooms = new InProcessWaitingRoom({ soldOut: (eventKey) => ref.locks?.isSoldOut(eventKey) ?? false });
+        const rooms = new InProcessWaitingRoom({ soldOut: (eventKey) => ref.locks?.isSoldOut(eventKey) ?? false,
+    catalogId: (eventKey) => ref.locks?.catalogIdOf(eventKey),
+  });
         const locks = new InProcessLockStore(config.lock, Date.now, rooms);
         ref.locks = locks;
         return { locks, rooms };

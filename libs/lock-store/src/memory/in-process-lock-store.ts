@@ -98,6 +98,11 @@ export class InProcessLockStore implements LockStore {
     private readonly admission?: AdmissionGate,
   ) {}
 
+  /** The event's id in the form the catalog defined it, or undefined for an unknown event. */
+  catalogIdOf(eventKey: string): CatalogId | undefined {
+    return this.catalog.get(eventKey)?.id;
+  }
+
   /** Every category of the event is sold (the waiting room then closes). False for an unknown event. */
   isSoldOut(eventKey: string): boolean {
     const event = this.catalog.get(eventKey);

@@ -43,6 +43,8 @@ export interface InProcessWaitingRoomOptions {
   clock?: () => number;
   /** Whether every category of the event is sold out (the room then closes). */
   soldOut?: (eventKey: string) => boolean;
+  /** The event's id in the catalog's form, when the lock store knows the event. */
+  catalogId?: (eventKey: string) => CatalogId | undefined;
 }
 
 /**
@@ -56,10 +58,12 @@ export class InProcessWaitingRoom implements WaitingRoomStore, AdmissionGate {
   private leaseHolder: { owner: string; until: number } | undefined;
   private readonly clock: () => number;
   private readonly soldOut: (eventKey: string) => boolean;
+  private readonly catalogId: (eventKey: string) => CatalogId | undefined;
 
   constructor(options: InProcessWaitingRoomOptions = {}) {
     this.clock = options.clock ?? Date.now;
     this.soldOut = options.soldOut ?? (() => false);
+    this.catalogId = options.catalogId ?? (() => undefined);
   }
 
   async configure(eventId: CatalogId, settings: WaitingRoomSettings | null): Promise<RoomReply<QueueSnapshot>> {
@@ -78,7 +82,8 @@ export class InProcessWaitingRoom implements WaitingRoomStore, AdmissionGate {
     requireWaitingRoomSettings(settings);
     if (!room) {
       room = {
-        eventId,
+        // Pushes carry the id in the catalog's form when the lock store knows the event.
+        eventId: this.catalogId(key) ?? eventId,
         settings: { ...settings },
         enabled: true,
         closed: false,

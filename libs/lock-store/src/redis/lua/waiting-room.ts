@@ -28,6 +28,7 @@ local function kEarly(ek) return P .. ':${KEY.roomEarly}:' .. ek end
 local function kQueue(ek) return P .. ':${KEY.roomQueue}:' .. ek end
 local function kAdm(ek) return P .. ':${KEY.roomAdmitted}:' .. ek end
 local function kSeen(ek) return P .. ':${KEY.roomSeen}:' .. ek end
+local function kEvent(ek) return P .. ':${KEY.event}:' .. ek end
 local function kEventCats(ek) return P .. ':${KEY.eventCats}:' .. ek end
 local function kCat(ek, ck) return P .. ':${KEY.cat}:' .. #ek .. ':' .. ek .. ':' .. ck end
 
@@ -108,6 +109,8 @@ if ARGV[3] == 'off' then
 end
 local apm, max, adm, start = ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 if not r then
+  -- Pushes carry the id in the catalog's form when the lock store knows the event.
+  idt = redis.call('HGET', kEvent(ek), 'idt') or idt
   redis.call('RPUSH', K_ROOMS, ek)
   redis.call('HSET', kRoom(ek), 'id', ek, 'idt', idt, 'on', '1', 'closed', '0', 'placed', '0', 'apm', apm, 'max', max,
     'adm', adm, 'start', start, 'serving', '0', 'tail', '0', 'credit', '0', 'last', NOWS, 'total', '0', 'ver', '1')
