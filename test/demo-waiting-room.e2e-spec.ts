@@ -56,12 +56,12 @@ describe('demo page: waiting room', () => {
     const first = await open('demo-first');
     // First in line: admitted within a tick, the hold view.
     await first.waitForSelector('[data-testid="queue"][data-state="admitted"]', { timeout: 5000 });
-    expect(await first.evaluate(() => document.body.dataset.view)).toBe('hold');
+    expect(await first.locator('body').getAttribute('data-view')).toBe('hold');
     await first.getByTestId('lock-flash-ga').waitFor({ state: 'visible' });
 
     const second = await open('demo-second');
     await second.waitForSelector('[data-testid="queue"][data-state="waiting"]', { timeout: 5000 });
-    expect(await second.evaluate(() => document.body.dataset.view)).toBe('queue');
+    expect(await second.locator('body').getAttribute('data-view')).toBe('queue');
     expect(await second.getByTestId('queue-position').textContent()).toBe('2');
     expect(await second.getByTestId('queue-ahead').textContent()).toBe('0');
     expect(await second.getByTestId('queue-estimate').textContent()).toBe('0:01');
@@ -75,7 +75,7 @@ describe('demo page: waiting room', () => {
     await first.waitForSelector('[data-testid="lock-item"]', { timeout: 5000 });
     await first.getByTestId('queue-leave').click();
     await second.waitForSelector('[data-testid="queue"][data-state="admitted"]', { timeout: 5000 });
-    expect(await second.evaluate(() => document.body.dataset.view)).toBe('hold');
+    expect(await second.locator('body').getAttribute('data-view')).toBe('hold');
     expect(await second.getByTestId('queue-note').textContent()).toMatch(/Your turn ends in 9:5\d|10:00/);
     await second.getByTestId('quantity-flash-ga').fill('1');
     await second.getByTestId('lock-flash-ga').click();
