@@ -5,7 +5,7 @@
  *   npm run bench:waiting-room -- joins lock  # some: joins | lock | fanout
  *
  * - joins:  joins/s into a queue growing to 100,000 (store level: RedisWaitingRoom, 64 calls in flight), Redis bytes per
- *           queued user (MEMORY USAGE of the room's sorted sets), and the one-call placement of 100,000 early joiners.
+ *           queued user (MEMORY USAGE of the room's sorted sets), and moving 100,000 early joiners to their drawn places.
  * - lock:   RedisLockStore.lock throughput on an event with the waiting room on (every user admitted) vs off, 32 in
  *           flight, alternating 2 s rounds; the ratio of the medians (target ≥ 0.9).
  * - fanout: the built service (dist/, `npm run build` first) with 10,000 waiting sockets in one room: `queue-update`
@@ -83,10 +83,18 @@ async function joins(): Promise<void> {
   const earlyJoins = Math.round(n / ((performance.now() - t0) / 1000));
   // The start moves to now (not placed yet, so it may): the next tick places everyone in one call.
   await earlyRooms.configure('flash', { admitPerMinute: 60, maxActiveUsers: 1000, admissionMs: 600_000, salesStartAt: Date.now() - 1 });
+  // Places are drawn at the first call after the start and moved into the queue 2000 per call.
+  let calls = 0;
+  let longest = 0;
   const t1 = performance.now();
-  await earlyRooms.admit('flash', { abandonMs: 3_600_000 });
+  while ((await admin.zcard(`{${early}}:wr-early:flash`)) > 0) {
+    const t = performance.now();
+    await earlyRooms.admit('flash', { abandonMs: 3_600_000 });
+    longest = Math.max(longest, performance.now() - t);
+    calls++;
+  }
   (figures.joins as Record<string, unknown>).earlyJoinsPerSecond = earlyJoins;
-  (figures.joins as Record<string, unknown>).placementOf100kEarlyJoinersMs = Math.round(performance.now() - t1);
+  (figures.joins as Record<string, unknown>).placementOf100kEarlyJoiners = { calls, longestCallMs: Math.round(longest), totalMs: Math.round(performance.now() - t1) };
   await earlyRooms.close();
 }
 

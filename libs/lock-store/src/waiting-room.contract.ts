@@ -292,6 +292,26 @@ export function waitingRoomContract(name: string, create: () => Promise<RoomFixt
       expect((await rooms.join('flash', users[0]!)).value.entry.position).toBe(places[0]);
     });
 
+    it('after salesStartAt, admission follows the drawn places: no later joiner passes an early one', async () => {
+      const startsAt = Date.now() + 400;
+      const { rooms } = await open({ admitPerMinute: 60_000, maxActiveUsers: 1000, salesStartAt: startsAt });
+      const early = Array.from({ length: 30 }, (_, i) => `e${i}`);
+      for (const user of early) await rooms.join('flash', user);
+      await sleep(Math.max(0, startsAt - Date.now()) + 30);
+      const late = (await rooms.join('flash', 'late')).value.entry;
+      expect(late.position).toBe(31);
+      expect(late.ahead).toBe(30);
+      const places = new Map<string, number>();
+      for (const user of early) places.set(user, (await rooms.join('flash', user)).value.entry.position!);
+      places.set('late', 31);
+      const order: string[] = [];
+      for (let tick = 0; tick < 40 && order.length < 31; tick++) {
+        await sleep(25);
+        order.push(...(await rooms.admit('flash', { abandonMs: 60_000 })).value.admitted.map((a) => a.userId));
+      }
+      expect(order.map((u) => places.get(u))).toEqual(Array.from({ length: 31 }, (_, i) => i + 1));
+    });
+
     it('closes when the event is sold out: waiting users dropped, joins refused QUEUE_CLOSED', async () => {
       const { rooms, locks } = await open({ admitPerMinute: 60_000 });
       await locks.setCategoryTotal('flash', 'A', 0);

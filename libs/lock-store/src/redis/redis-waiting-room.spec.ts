@@ -30,3 +30,14 @@ waitingRoomContract('RedisWaitingRoom', async () => {
     locks: new RedisLockStore({ redis: TEST_REDIS_URL, policy: POLICY, keyPrefix }),
   };
 });
+
+// The same contract with early joiners moved into the queue 7 at a time: places, ahead counts and
+// admission order must not tell the difference.
+waitingRoomContract('RedisWaitingRoom (placement in chunks of 7)', async () => {
+  const keyPrefix = uniqueName('wr-test');
+  prefixes.push(keyPrefix);
+  return {
+    rooms: new RedisWaitingRoom({ redis: TEST_REDIS_URL, keyPrefix, placementChunk: 7 }),
+    locks: new RedisLockStore({ redis: TEST_REDIS_URL, policy: POLICY, keyPrefix }),
+  };
+});

@@ -26,6 +26,11 @@ export interface RedisWaitingRoomOptions {
   redis: Redis | string;
   /** Must be the lock store's prefix: the lock script reads admissions under the same hash tag. */
   keyPrefix?: string;
+  /**
+   * Early joiners moved into the queue per call after `salesStartAt` (default 2000): their places are
+   * drawn at once, but 100,000 of them are moved over several calls so none blocks Redis for long.
+   */
+  placementChunk?: number;
 }
 
 type ScriptFn = (...args: string[]) => Promise<unknown>;
@@ -40,8 +45,10 @@ export class RedisWaitingRoom implements WaitingRoomStore {
   private readonly owned: boolean;
   private readonly base: string;
   private readonly commands: Record<RoomScriptName, string>;
+  private readonly chunk: string;
 
   constructor(options: RedisWaitingRoomOptions) {
+    this.chunk = String(Math.max(1, Math.floor(options.placementChunk ?? 2000)));
     const prefix = options.keyPrefix ?? 'tl';
     if (!isValidPrefix(prefix)) throw new Error(`Invalid Redis key prefix: ${JSON.stringify(prefix)}`);
     this.owned = typeof options.redis === 'string';
@@ -67,7 +74,7 @@ export class RedisWaitingRoom implements WaitingRoomStore {
   }
 
   async join(eventId: CatalogId, userId: string): Promise<RoomReply<QueueJoin>> {
-    return this.call('join', [lookupKey(eventId), requireText(userId), String(randomPlaceKey())]);
+    return this.call('join', [lookupKey(eventId), requireText(userId), String(randomPlaceKey()), this.chunk]);
   }
 
   async leave(eventId: CatalogId, userId: string): Promise<RoomReply<{ left: boolean; snapshot: QueueSnapshot }>> {
@@ -86,7 +93,7 @@ export class RedisWaitingRoom implements WaitingRoomStore {
   }
 
   async admit(eventId: CatalogId, options: { abandonMs: number }): Promise<RoomReply<AdmitResult>> {
-    return this.call('admit', [lookupKey(eventId), String(Math.max(0, Math.round(options.abandonMs))), String(MAX_SKIPS_PER_TICK)]);
+    return this.call('admit', [lookupKey(eventId), String(Math.max(0, Math.round(options.abandonMs))), String(MAX_SKIPS_PER_TICK), this.chunk]);
   }
 
   async snapshots(): Promise<RoomReply<QueueSnapshot[]>> {

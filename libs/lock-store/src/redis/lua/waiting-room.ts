@@ -59,20 +59,39 @@ end
 local function ok(v) return '{"now":' .. NOWS .. ',"value":' .. v .. '}' end
 local function fail(code) return '{"now":' .. NOWS .. ',"error":' .. J(code) .. '}' end
 
--- Once salesStartAt has passed, the early joiners get places 1.. in the order of their random keys.
-local function placeEarly(ek, r)
+-- Places are frozen at the first call after salesStartAt: the early joiners own places pbase+1 ..
+-- pbase+pn in the order of their random keys (later joiners queue after pbase+pn at once), and are
+-- moved into the queue CHUNK at a time (ARGV of join/admit), so 100,000 of them never block Redis in
+-- one long call. Until moved, an early joiner's place is pbase + pdone + rank + 1.
+local function frozen(r) return r.placed == '1' or (r.pn ~= nil and r.pn ~= '') end
+local function placeEarly(ek, r, chunk)
   if r.placed == '1' then return end
   if r.start ~= '' and NOW < tonumber(r.start) then return end
-  local tail = tonumber(r.tail)
-  local list = redis.call('ZRANGE', kEarly(ek), '0', '-1')
-  for _, u in ipairs(list) do
-    tail = tail + 1
-    redis.call('ZADD', kQueue(ek), I(tail), u)
+  if not frozen(r) then
+    local n = redis.call('ZCARD', kEarly(ek))
+    r.pbase, r.pdone, r.pn = r.tail, '0', I(n)
+    r.tail = I(tonumber(r.tail) + n)
+    redis.call('HSET', kRoom(ek), 'pbase', r.pbase, 'pdone', '0', 'pn', r.pn, 'tail', r.tail)
   end
-  redis.call('DEL', kEarly(ek))
-  redis.call('HSET', kRoom(ek), 'placed', '1', 'tail', I(tail))
-  r.placed, r.tail = '1', I(tail)
-  if #list > 0 then bump(ek) end
+  local popped = redis.call('ZPOPMIN', kEarly(ek), I(chunk))
+  local at = tonumber(r.pbase) + tonumber(r.pdone)
+  for i = 1, #popped, 2 do
+    at = at + 1
+    redis.call('ZADD', kQueue(ek), I(at), popped[i])
+  end
+  r.pdone = I(at - tonumber(r.pbase))
+  redis.call('HSET', kRoom(ek), 'pdone', r.pdone)
+  if redis.call('EXISTS', kEarly(ek)) == 0 then
+    r.placed = '1'
+    redis.call('HSET', kRoom(ek), 'placed', '1')
+  end
+  if #popped > 0 then bump(ek) end
+end
+-- The highest place that may be admitted now: while early joiners are still being moved, no one
+-- behind them (a later joiner) may pass them.
+local function admissible(r)
+  if r.placed == '1' then return math.huge end
+  return tonumber(r.pbase) + tonumber(r.pdone)
 end
 
 -- Closed: nobody waits any more. Switched off: admissions are moot too.
@@ -116,8 +135,8 @@ if not r then
     'adm', adm, 'start', start, 'serving', '0', 'tail', '0', 'credit', '0', 'last', NOWS, 'total', '0', 'ver', '1')
   return ok(snap(ek))
 end
--- Once places exist, a new start time would reorder nobody: it is kept as it was.
-if r.placed == '1' then start = r.start end
+-- Once places are drawn, a new start time would reorder nobody: it is kept as it was.
+if frozen(r) then start = r.start end
 if r.on ~= '1' or r.closed == '1' or r.apm ~= apm or r.max ~= max or r.adm ~= adm or r.start ~= start then
   if r.on ~= '1' then redis.call('HSET', kRoom(ek), 'last', NOWS) end
   redis.call('HSET', kRoom(ek), 'on', '1', 'closed', '0', 'apm', apm, 'max', max, 'adm', adm, 'start', start)
@@ -126,7 +145,7 @@ end
 return ok(snap(ek))
 `;
 
-/** ARGV: ek, userId, random sort key (for an early joiner). */
+/** ARGV: ek, userId, random sort key (for an early joiner), placement chunk. */
 const JOIN = /* lua */ `
 local ek, u = ARGV[1], ARGV[2]
 local r = loadRoom(ek)
@@ -138,10 +157,12 @@ if exp and exp > NOW then
   return ok('{"entry":{"state":"admitted","admittedAt":' .. I(exp - tonumber(r.adm)) .. ',"admissionExpiresAt":' .. I(exp)
     .. '},"snapshot":' .. snap(ek) .. '}')
 end
-placeEarly(ek, r)
+placeEarly(ek, r, tonumber(ARGV[4]))
 local pos = tonumber(redis.call('ZSCORE', kQueue(ek), u))
-if not pos and not redis.call('ZSCORE', kEarly(ek), u) then
-  if r.placed == '1' then
+local rank = nil
+if not pos then rank = redis.call('ZRANK', kEarly(ek), u) end
+if not pos and not rank then
+  if frozen(r) then
     pos = redis.call('HINCRBY', kRoom(ek), 'tail', '1')
     redis.call('ZADD', kQueue(ek), I(pos), u)
   else
@@ -150,8 +171,18 @@ if not pos and not redis.call('ZSCORE', kEarly(ek), u) then
   bump(ek)
 end
 local entry = '{"state":"waiting"}'
+local ahead = 0
+if rank and frozen(r) then
+  -- Drawn but not moved yet: behind every moved one, in key order among the rest.
+  pos = tonumber(r.pbase) + tonumber(r.pdone) + rank + 1
+  ahead = rank
+end
 if pos then
-  local ahead = redis.call('ZCOUNT', kQueue(ek), '-inf', '(' .. I(pos))
+  ahead = ahead + redis.call('ZCOUNT', kQueue(ek), '-inf', '(' .. I(pos))
+  -- A later joiner also has every early joiner not moved yet ahead.
+  if not rank and r.placed ~= '1' and frozen(r) and pos > tonumber(r.pbase) + tonumber(r.pdone) then
+    ahead = ahead + redis.call('ZCARD', kEarly(ek))
+  end
   entry = '{"state":"waiting","position":' .. I(pos) .. ',"ahead":' .. I(ahead) .. '}'
 end
 return ok('{"entry":' .. entry .. ',"snapshot":' .. snap(ek) .. '}')
@@ -184,7 +215,7 @@ for i = 2, #ARGV do redis.call('ZADD', kSeen(ek), 'XX', NOWS, ARGV[i]) end
 return ok('null')
 `;
 
-/** ARGV: ek, abandonMs, maxSkips. */
+/** ARGV: ek, abandonMs, maxSkips, placement chunk. */
 const ADMIT = /* lua */ `
 local ek = ARGV[1]
 local abandonMs, maxSkips = tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -208,7 +239,7 @@ if r.start ~= '' and NOW < tonumber(r.start) then
   redis.call('HSET', kRoom(ek), 'last', NOWS)
   return result(false)
 end
-placeEarly(ek, r)
+placeEarly(ek, r, tonumber(ARGV[4]))
 if soldOut(ek) then
   closeRoom(ek, false)
   return result(true)
@@ -219,9 +250,10 @@ local credit = math.min(cap, tonumber(r.credit) + apm * math.max(0, NOW - tonumb
 local active = redis.call('ZCOUNT', kAdm(ek), '(' .. NOWS, '+inf')
 local max, exp = tonumber(r.max), I(NOW + tonumber(r.adm))
 local serving, total, skips, changed = r.serving, tonumber(r.total), 0, false
+local limit = admissible(r)
 while credit >= 1 and active < max and skips < maxSkips do
   local nxt = redis.call('ZRANGE', kQueue(ek), '0', '0', 'WITHSCORES')
-  if #nxt == 0 then break end
+  if #nxt == 0 or tonumber(nxt[2]) > limit then break end
   local u = nxt[1]
   redis.call('ZREM', kQueue(ek), u)
   serving = I(tonumber(nxt[2]))
