@@ -10,6 +10,8 @@ import {
   type Availability,
   type CatalogId,
   type EventInfo,
+  type LedgerReading,
+  type LedgerSettlement,
   type LockChanges,
   type LockGranted,
   type LockPolicy,
@@ -111,7 +113,7 @@ export class RedisLockStore implements LockStore {
     const args: string[] = [ek, eidt, ...optional(event.name), options.replaceTotals ? '1' : '0', String(event.categories.length)];
     for (const category of event.categories) {
       const [ck, cidt] = catalogId(category.categoryId);
-      args.push(ck, cidt, String(category.totalTickets), ...optional(category.name));
+      args.push(ck, cidt, String(category.totalTickets), ...optional(category.name), category.soldTickets === undefined ? '' : String(category.soldTickets));
     }
     return this.call('defineEvent', args, (value, now) => stampAvailability(value as Omit<Availability, 'timestamp'>[], now));
   }
@@ -176,6 +178,15 @@ export class RedisLockStore implements LockStore {
   async setCategoryTotal(eventId: CatalogId, categoryId: CatalogId, totalTickets: number): Promise<StoreReply<Availability>> {
     const args = [...catalogId(eventId), ...catalogId(categoryId), String(totalTickets)];
     return this.call('setCategoryTotal', args, (value, now) => ({
+      ...(value as Omit<Availability, 'timestamp'>),
+      timestamp: new Date(now).toISOString(),
+    }));
+  }
+
+  async followLedger(eventId: CatalogId, categoryId: CatalogId, reading: LedgerReading, settle?: LedgerSettlement): Promise<StoreReply<Availability>> {
+    const args = [lookupKey(eventId), lookupKey(categoryId), String(reading.totalTickets), String(reading.soldTickets)];
+    args.push(...(settle ? ['1', settle.orderKey, settle.userId, String(settle.quantity)] : ['0', '', '', '']));
+    return this.call('followLedger', args, (value, now) => ({
       ...(value as Omit<Availability, 'timestamp'>),
       timestamp: new Date(now).toISOString(),
     }));
