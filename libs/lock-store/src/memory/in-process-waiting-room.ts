@@ -242,7 +242,11 @@ export class InProcessWaitingRoom implements WaitingRoomStore, AdmissionGate {
 
   lockConfirmed(eventKey: string, userId: string): void {
     const room = this.rooms.get(eventKey);
-    if (room?.admitted.delete(userId)) room.version++;
+    if (room?.admitted.delete(userId)) {
+      // An admitted user waits nowhere: nothing of theirs is left in the room.
+      room.seenAt.delete(userId);
+      room.version++;
+    }
   }
 
   // --- internals -----------------------------------------------------------------------------

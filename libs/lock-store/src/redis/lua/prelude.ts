@@ -54,6 +54,7 @@ local function catRef(ek, ck) return #ek .. ':' .. ek .. ':' .. ck end
 -- Waiting room state the lock and confirm scripts read (written by lua/waiting-room.ts).
 local function kRoom(ek) return P .. ':${KEY.room}:' .. ek end
 local function kRoomAdmitted(ek) return P .. ':${KEY.roomAdmitted}:' .. ek end
+local function kRoomSeen(ek) return P .. ':${KEY.roomSeen}:' .. ek end
 local function kCat(r) return P .. ':${KEY.cat}:' .. r end
 local function kCatLocks(r) return P .. ':${KEY.catLocks}:' .. r end
 local function kCatPending(r) return P .. ':${KEY.catPending}:' .. r end
@@ -215,7 +216,10 @@ local function confirmRec(h, orderId)
   statAdd('CONFIRMED', 1)
   redis.call('ZADD', K_RET, I(NOW + RETAIN), h.lockId)
   -- Waiting room: the buyer is done, so their admission ends now and frees the slot.
-  if redis.call('ZREM', kRoomAdmitted(h.eid), h.userId) == 1 then redis.call('HINCRBY', kRoom(h.eid), 'ver', '1') end
+  if redis.call('ZREM', kRoomAdmitted(h.eid), h.userId) == 1 then
+    redis.call('ZREM', kRoomSeen(h.eid), h.userId)
+    redis.call('HINCRBY', kRoom(h.eid), 'ver', '1')
+  end
   return emit('confirmed', h)
 end
 
