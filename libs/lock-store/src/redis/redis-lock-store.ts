@@ -48,6 +48,13 @@ export interface RedisLockStoreOptions {
    * not announced.
    */
   origin?: string;
+  /**
+   * Tests only: the instant every script takes as `now` instead of Redis `TIME` (the model-based
+   * test drives this store and the in-process one from one clock). Never set in the service.
+   */
+  clock?: () => number;
+  /** Tests only: lock ids instead of random UUIDs (so two stores given one sequence name locks alike). */
+  newLockId?: () => string;
 }
 
 type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
@@ -79,6 +86,8 @@ export class RedisLockStore implements LockStore {
   private readonly base: string;
   private readonly header: string[];
   private readonly commands: Record<ScriptName, string>;
+  private readonly clock: (() => number) | undefined;
+  private readonly newLockId: () => string;
 
   constructor(options: RedisLockStoreOptions) {
     const prefix = options.keyPrefix ?? 'tl';
@@ -91,11 +100,13 @@ export class RedisLockStore implements LockStore {
     this.owned = typeof options.redis === 'string';
     this.redis = typeof options.redis === 'string' ? new Redis(options.redis) : options.redis;
     this.base = keyBase(prefix);
-    // Order = ARGV[1..5] of every script (lua/prelude.ts).
+    // Order = ARGV[1..7] of every script (lua/prelude.ts); ARGV[8], the clock, is added per call.
     this.header = POLICY_FIELDS.map((name) => String(policy[name]));
     this.header.push(options.outbox ? '1' : '0');
     if (options.origin !== undefined && !isValidOrigin(options.origin)) throw new Error(`Invalid origin: ${JSON.stringify(options.origin)}`);
     this.header.push(options.origin ?? '');
+    this.clock = options.clock;
+    this.newLockId = options.newLockId ?? randomUUID;
     // Command names carry the script's hash: stores of different versions may share a connection.
     const commands = {} as Record<ScriptName, string>;
     for (const [op, lua] of Object.entries(SCRIPTS) as [ScriptName, string][]) {
@@ -122,7 +133,7 @@ export class RedisLockStore implements LockStore {
 
   async lock(request: LockRequest): Promise<StoreReply<LockGranted>> {
     const args = [
-      randomUUID(),
+      this.newLockId(),
       lookupKey(request.eventId),
       lookupKey(request.categoryId),
       String(request.hold.quantity),
@@ -205,7 +216,8 @@ export class RedisLockStore implements LockStore {
   private async call<T>(op: ScriptName, args: string[], value: (raw: unknown, now: number) => T): Promise<StoreReply<T>> {
     const fn = (this.redis as unknown as Record<string, ScriptFn>)[this.commands[op]];
     if (!fn) throw new Error(`Redis script ${op} is not defined`);
-    const text = await fn.call(this.redis, this.base, ...this.header, ...args);
+    const clock = this.clock === undefined ? '' : String(this.clock());
+    const text = await fn.call(this.redis, this.base, ...this.header, clock, ...args);
     if (typeof text !== 'string') throw new Error(`Redis script ${op} answered ${typeof text}`);
     const raw = JSON.parse(text) as RawReply;
     const changes = changesOf(raw);
