@@ -5,7 +5,8 @@ local q = tonumber(X(4))
 if not isInt(q) or q < 1 or q > MAXTICKETS then return fail('VALIDATION_FAILED') end
 if rid ~= '' then
   local first = loadLock(redis.call('GET', kRequest(u, rid)))
-  if first then return ok('{"lock":' .. lockJson(first) .. ',"replayed":true}') end
+  -- Remembered for RETAIN from the lock's creation by NOW, not only by the key's TTL (a test clock).
+  if first and tonumber(first.createdAt) + RETAIN > NOW then return ok('{"lock":' .. lockJson(first) .. ',"replayed":true}') end
 end
 if redis.call('EXISTS', kEvent(ek)) == 0 then return fail('EVENT_NOT_FOUND') end
 local r = catRef(ek, ck)
