@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
+import type { z } from 'zod';
 import {
   LockError,
   defaultMessage,
@@ -24,6 +25,7 @@ import {
   type UnlockResult,
 } from '#lock-domain';
 import { SCRIPTS, type ScriptName } from './lua.js';
+import { MalformedReplyError, VALUES, parseReply, rawReply } from './replies.js';
 import { isValidOrigin, isValidPrefix, keyBase } from './redis-keys.js';
 
 export interface RedisLockStoreOptions {
@@ -59,17 +61,11 @@ export interface RedisLockStoreOptions {
 
 type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
 
-/** Changes as the scripts print them (in replies and in announcements). */
+/** Changes as the scripts print them (in replies and in announcements), once checked (replies.ts). */
 export interface RawChanges {
   now: number;
   transitions: LockTransition[];
   availability: Omit<Availability, 'timestamp'>[];
-}
-
-interface RawReply extends RawChanges {
-  value?: unknown;
-  error?: string;
-  status?: string;
 }
 
 type IdType = 'n' | 's';
@@ -124,11 +120,11 @@ export class RedisLockStore implements LockStore {
       const [ck, cidt] = catalogId(category.categoryId);
       args.push(ck, cidt, String(category.totalTickets), ...optional(category.name));
     }
-    return this.call('defineEvent', args, (value, now) => stampAvailability(value as Omit<Availability, 'timestamp'>[], now));
+    return stamped(await this.call('defineEvent', args, VALUES.countsList));
   }
 
   async events(): Promise<StoreReply<EventInfo[]>> {
-    return this.call('events', [], (value) => value as EventInfo[]);
+    return this.call('events', [], VALUES.events);
   }
 
   async lock(request: LockRequest): Promise<StoreReply<LockGranted>> {
@@ -141,7 +137,7 @@ export class RedisLockStore implements LockStore {
       requireText(request.sessionId),
       request.requestId === undefined ? '' : requireText(request.requestId),
     ];
-    return this.call('lock', args, (value) => value as LockGranted);
+    return this.call('lock', args, VALUES.granted);
   }
 
   async unlock(request: UnlockRequest): Promise<StoreReply<UnlockResult>> {
@@ -149,55 +145,51 @@ export class RedisLockStore implements LockStore {
     const selector =
       'lockId' in target ? ['id', target.lockId, ''] : ['cat', lookupKey(target.eventId), lookupKey(target.categoryId)];
     const quantity = request.quantity === undefined ? '' : String(request.quantity);
-    return this.call('unlock', [requireText(request.userId), ...selector, quantity], (value) => value as UnlockResult);
+    return this.call('unlock', [requireText(request.userId), ...selector, quantity], VALUES.unlocked);
   }
 
   async extend(lockId: string, userId: string): Promise<StoreReply<LockRecord>> {
-    return this.call('extend', [lockId, userId], (value) => value as LockRecord);
+    return this.call('extend', [lockId, userId], VALUES.lockRecord);
   }
 
   async confirm(lockId: string, orderId?: string): Promise<StoreReply<LockRecord>> {
-    return this.call('confirm', [lockId, orderId ?? '', orderId === undefined ? '0' : '1'], (value) => value as LockRecord);
+    return this.call('confirm', [lockId, orderId ?? '', orderId === undefined ? '0' : '1'], VALUES.lockRecord);
   }
 
   async release(lockId: string, reason = 'released', userId?: string): Promise<StoreReply<LockRecord>> {
     const args = [lockId, reason, userId === undefined ? '0' : '1', userId ?? ''];
-    return this.call('release', args, (value) => value as LockRecord);
+    return this.call('release', args, VALUES.lockRecord);
   }
 
   async releaseSession(sessionId: string, reason: string): Promise<StoreReply<LockRecord[]>> {
-    return this.call('releaseSession', [sessionId, reason], (value) => value as LockRecord[]);
+    return this.call('releaseSession', [sessionId, reason], VALUES.lockRecords);
   }
 
   async get(lockId: string): Promise<StoreReply<LockRecord | null>> {
-    return this.call('get', [lockId], (value) => (value ?? null) as LockRecord | null);
+    return this.call('get', [lockId], VALUES.lockRecordOrNull);
   }
 
   async activeLocks(userId: string): Promise<StoreReply<LockRecord[]>> {
-    return this.call('activeLocks', [userId], (value) => value as LockRecord[]);
+    return this.call('activeLocks', [userId], VALUES.lockRecords);
   }
 
   async availability(eventId: CatalogId, categoryIds?: CatalogId[]): Promise<StoreReply<Availability[]>> {
     const cks = (categoryIds ?? []).map(lookupKey);
-    return this.call('availability', [lookupKey(eventId), String(cks.length), ...cks], (value, now) =>
-      stampAvailability(value as Omit<Availability, 'timestamp'>[], now),
-    );
+    return stamped(await this.call('availability', [lookupKey(eventId), String(cks.length), ...cks], VALUES.countsList));
   }
 
   async setCategoryTotal(eventId: CatalogId, categoryId: CatalogId, totalTickets: number): Promise<StoreReply<Availability>> {
     const args = [...catalogId(eventId), ...catalogId(categoryId), String(totalTickets)];
-    return this.call('setCategoryTotal', args, (value, now) => ({
-      ...(value as Omit<Availability, 'timestamp'>),
-      timestamp: new Date(now).toISOString(),
-    }));
+    const reply = await this.call('setCategoryTotal', args, VALUES.counts);
+    return { ...reply, value: { ...reply.value, timestamp: new Date(reply.now).toISOString() } };
   }
 
   async sweep(limit: number): Promise<StoreReply<SweepResult>> {
-    return this.call('sweep', [String(limit)], (value) => value as SweepResult);
+    return this.call('sweep', [String(limit)], VALUES.swept);
   }
 
   async stats(): Promise<StoreReply<LockStats>> {
-    return this.call('stats', [], (value) => value as LockStats);
+    return this.call('stats', [], VALUES.stats);
   }
 
   async ping(): Promise<boolean> {
@@ -212,21 +204,24 @@ export class RedisLockStore implements LockStore {
     if (this.owned && this.redis.status !== 'end') await this.redis.quit().catch(() => undefined);
   }
 
-  /** One script call; parses the JSON reply and turns `error` into a thrown `LockError`. */
-  private async call<T>(op: ScriptName, args: string[], value: (raw: unknown, now: number) => T): Promise<StoreReply<T>> {
+  /**
+   * One script call; parses and checks the JSON reply against `schema` (a malformed one throws
+   * MalformedReplyError, an internal fault) and turns `error` into a thrown `LockError`.
+   */
+  private async call<V>(op: ScriptName, args: string[], schema: z.ZodType<V>): Promise<StoreReply<V>> {
     const fn = (this.redis as unknown as Record<string, ScriptFn>)[this.commands[op]];
     if (!fn) throw new Error(`Redis script ${op} is not defined`);
     const clock = this.clock === undefined ? '' : String(this.clock());
     const text = await fn.call(this.redis, this.base, ...this.header, clock, ...args);
-    if (typeof text !== 'string') throw new Error(`Redis script ${op} answered ${typeof text}`);
-    const raw = JSON.parse(text) as RawReply;
+    if (typeof text !== 'string') throw new MalformedReplyError(`Redis script ${op} answered ${typeof text}`);
+    const raw = parseReply(rawReply, parseJson(text, op), `Redis script ${op}`);
     const changes = changesOf(raw);
     if (raw.error !== undefined) {
       const code = isErrorCode(raw.error) ? raw.error : 'INTERNAL_ERROR';
       const recorded = changes.transitions.length + changes.availability.length > 0;
       throw new LockError(code, defaultMessage(code), raw.status, recorded ? changes : undefined);
     }
-    return { ...changes, value: value(raw.value, changes.now) };
+    return { ...changes, value: parseReply(schema, raw.value ?? null, `Redis script ${op}`) };
   }
 }
 
@@ -242,8 +237,21 @@ function lookupKey(id: CatalogId): string {
   return idKey(id);
 }
 
+function parseJson(text: string, op: ScriptName): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new MalformedReplyError(`Redis script ${op} answered text that is not JSON`);
+  }
+}
+
 function optional(name: string | undefined): [string, string] {
   return name === undefined ? ['0', ''] : ['1', name];
+}
+
+/** A reply whose value is counts as the scripts print them, stamped with the reply's instant. */
+function stamped(reply: StoreReply<Omit<Availability, 'timestamp'>[]>): StoreReply<Availability[]> {
+  return { ...reply, value: stampAvailability(reply.value, reply.now) };
 }
 
 /** The changes a script printed, its counts stamped with its instant. */
