@@ -1,10 +1,12 @@
-import { Inject, Module, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { Module, type BeforeApplicationShutdown, type OnApplicationBootstrap, type OnModuleInit } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '#config';
 import { GatewayModule } from '../gateway/gateway.module.js';
 import { HealthModule } from '../health/health.module.js';
 import { ReadinessService } from '../health/readiness.service.js';
 import { LocksModule } from '../locks/locks.module.js';
-import { LockEventsPublisher } from './lock-events.publisher.js';
+import { LifecycleModule } from '../lifecycle/lifecycle.module.js';
+import { LifecycleRelays } from '../lifecycle/lifecycle-relays.js';
+import { RabbitLifecycleSink } from './rabbit-lifecycle.sink.js';
 import { RMQ_DRAIN_MS, RealtimeRmqServer } from './realtime-rmq.server.js';
 import { RmqController } from './rmq.controller.js';
 import { Metrics } from '../observability/metrics.js';
@@ -20,7 +22,7 @@ const FAULT_RETRY_MS = 1000;
  * and the lifecycle events publisher.
  */
 @Module({
-  imports: [LocksModule, GatewayModule, HealthModule],
+  imports: [LocksModule, GatewayModule, HealthModule, LifecycleModule],
   controllers: [RmqController],
   providers: [
     {
@@ -35,28 +37,42 @@ const FAULT_RETRY_MS = 1000;
           onOutcome: (pattern, outcome) => metrics.rmqMessages.inc({ pattern, outcome }),
         }),
     },
-    LockEventsPublisher,
+    {
+      provide: RabbitLifecycleSink,
+      inject: [APP_CONFIG, Metrics, LifecycleRelays],
+      useFactory: (config: AppConfig, metrics: Metrics, relays: LifecycleRelays) =>
+        new RabbitLifecycleSink({
+          url: requireUrl(config),
+          exchange: config.lockEventsExchange,
+          onPublished: (count) => metrics.lifecyclePublished.inc(count),
+          onReconnect: () => relays.wake('rabbitmq'),
+        }),
+    },
   ],
-  exports: [RealtimeRmqServer, LockEventsPublisher],
+  exports: [RealtimeRmqServer],
 })
-export class RmqModule implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class RmqModule implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown {
   constructor(
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly server: RealtimeRmqServer,
-    private readonly lockEvents: LockEventsPublisher,
+    private readonly lifecycleSink: RabbitLifecycleSink,
+    private readonly relays: LifecycleRelays,
     private readonly readiness: ReadinessService,
   ) {}
 
-  onApplicationBootstrap(): void {
-    this.lockEvents.start(requireUrl(this.config));
-    this.readiness.register('rabbitmq', async () => this.server.isConsuming() && this.lockEvents.isConnected());
+  onModuleInit(): void {
+    this.relays.register(this.lifecycleSink);
   }
 
-  /** Before the transport is closed: finish the messages in progress, then flush and stop the relay. */
+  onApplicationBootstrap(): void {
+    this.readiness.register('rabbitmq', async () => this.server.isConsuming() && this.lifecycleSink.connected());
+  }
+
+  /** Before the transport is closed: finish the messages in progress, then flush the relays and close the sink. */
   async beforeApplicationShutdown(): Promise<void> {
     // Already done when GracefulShutdown drained first (it then finds nothing in flight).
     await this.server.drain(RMQ_DRAIN_MS);
-    await this.lockEvents.stop();
+    await this.relays.stop();
+    await this.lifecycleSink.close();
   }
 }
 

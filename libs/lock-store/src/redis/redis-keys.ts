@@ -40,10 +40,12 @@ export const KEY = {
   users: 'users',
   /** ZSET category ref → latest expiresAt of its recorded-ACTIVE locks. */
   cats: 'cats',
-  /** STREAM of lifecycle events for the RabbitMQ relay (only with `outbox: true`). */
+  /** STREAM of lifecycle events (`event`, `lock`) for the lifecycle sinks (only with `outbox: true`). */
   outbox: 'outbox',
-  /** STRING: the instance relaying the outbox now (a lease with a TTL). */
+  /** STRING per sink (`outbox-lease:<sink>`): the instance relaying the outbox to that sink now (a lease with a TTL). */
   outboxLease: 'outbox-lease',
+  /** HASH sink → id of the last outbox entry that sink has; entries every sink has are trimmed. */
+  outboxCursors: 'outbox-cursors',
   /** Pub/sub CHANNEL (not a key) every change is announced on (only with an `origin`). */
   changes: 'changes',
 } as const;

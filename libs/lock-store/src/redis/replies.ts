@@ -25,7 +25,8 @@ export class MalformedReplyError extends Error {
 const int = z.int();
 const catalogId = z.union([z.string(), int]);
 
-const lockRecord = z.object({
+/** A lock record as the scripts print it (also what the outbox holds). */
+export const lockRecord = z.object({
   lockId: z.string(),
   eventId: catalogId,
   categoryId: catalogId,
@@ -53,8 +54,10 @@ const counts = z.object({
   version: int,
 }) satisfies z.ZodType<Omit<Availability, 'timestamp'>>;
 
+export const lifecycleEvent = z.enum(['created', 'expired', 'released', 'confirmed']);
+
 const transition = z.object({
-  event: z.enum(['created', 'expired', 'released', 'confirmed']),
+  event: lifecycleEvent,
   lock: lockRecord,
 }) satisfies z.ZodType<LockTransition>;
 

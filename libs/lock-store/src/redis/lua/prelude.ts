@@ -137,7 +137,8 @@ local TRANS = {}
 local function emit(event, h)
   local j = lockJson(h)
   TRANS[#TRANS + 1] = '{"event":"' .. event .. '","lock":' .. j .. '}'
-  if OUTBOX then redis.call('XADD', K_OUTBOX, '*', 'pattern', 'ticket-lock.' .. event, 'lock', j) end
+  -- The outbox records what happened; each transport (a sink) maps it to its own wire form.
+  if OUTBOX then redis.call('XADD', K_OUTBOX, '*', 'event', event, 'lock', j) end
   return j
 end
 
