@@ -1,10 +1,11 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleInit } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { APP_CONFIG, type AppConfig } from '#config';
 import { RedisOutbox } from '#lock-store';
 import { REDIS } from '../locks/lock-store.module.js';
 import { LockChangesBus } from '../locks/lock-changes.js';
 import { INSTANCE_ID } from '../observability/instance-id.js';
+import { ShutdownSteps } from '../shutdown/shutdown-steps.js';
 import type { LifecycleSink } from './lifecycle-sink.js';
 import { InMemoryOutbox, type Outbox } from './outbox.js';
 import { SinkRelay } from './sink-relay.js';
@@ -16,7 +17,7 @@ import { SinkRelay } from './sink-relay.js';
  * relays start once the application is up.
  */
 @Injectable()
-export class LifecycleRelays implements OnApplicationBootstrap {
+export class LifecycleRelays implements OnModuleInit, OnApplicationBootstrap {
   private readonly logger = new Logger('LifecycleRelays');
   private readonly sinks: LifecycleSink[] = [];
   private readonly relays = new Map<string, SinkRelay>();
@@ -28,7 +29,12 @@ export class LifecycleRelays implements OnApplicationBootstrap {
     @Inject(REDIS) private readonly redis: Redis | null,
     private readonly bus: LockChangesBus,
     @Inject(INSTANCE_ID) private readonly instanceId: string,
+    private readonly shutdown: ShutdownSteps,
   ) {}
+
+  onModuleInit(): void {
+    this.shutdown.register({ name: 'lifecycle: send the last outbox batches', phase: 'flush', run: () => this.stop() });
+  }
 
   register(sink: LifecycleSink): void {
     if (this.relays.size > 0) throw new Error(`lifecycle sink ${sink.name} registered after the relays started`);

@@ -1,4 +1,4 @@
-import { Module, type BeforeApplicationShutdown, type OnApplicationBootstrap, type OnModuleInit } from '@nestjs/common';
+import { Module, type OnApplicationBootstrap, type OnModuleInit } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '#config';
 import { GatewayModule } from '../gateway/gateway.module.js';
 import { HealthModule } from '../health/health.module.js';
@@ -10,6 +10,7 @@ import { RabbitLifecycleSink } from './rabbit-lifecycle.sink.js';
 import { RMQ_DRAIN_MS, RealtimeRmqServer } from './realtime-rmq.server.js';
 import { RmqController } from './rmq.controller.js';
 import { Metrics } from '../observability/metrics.js';
+import { ShutdownSteps } from '../shutdown/shutdown-steps.js';
 
 /** Messages in flight per consumer before the broker waits for acks. */
 const PREFETCH = 50;
@@ -51,28 +52,25 @@ const FAULT_RETRY_MS = 1000;
   ],
   exports: [RealtimeRmqServer],
 })
-export class RmqModule implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown {
+export class RmqModule implements OnModuleInit, OnApplicationBootstrap {
   constructor(
     private readonly server: RealtimeRmqServer,
     private readonly lifecycleSink: RabbitLifecycleSink,
     private readonly relays: LifecycleRelays,
     private readonly readiness: ReadinessService,
+    private readonly shutdown: ShutdownSteps,
   ) {}
 
   onModuleInit(): void {
     this.relays.register(this.lifecycleSink);
+    // Cancel the consumer and finish the messages in progress (what is not acked is redelivered to another instance).
+    this.shutdown.register({ name: 'rabbitmq: stop consuming', phase: 'stop-consumers', run: () => this.server.drain(RMQ_DRAIN_MS) });
+    // After the relays sent their last batch (flush): what is still unconfirmed stays in the outbox.
+    this.shutdown.register({ name: 'rabbitmq: close the lifecycle sink', phase: 'close-transports', run: () => this.lifecycleSink.close() });
   }
 
   onApplicationBootstrap(): void {
     this.readiness.register('rabbitmq', async () => this.server.isConsuming() && this.lifecycleSink.connected());
-  }
-
-  /** Before the transport is closed: finish the messages in progress, then flush the relays and close the sink. */
-  async beforeApplicationShutdown(): Promise<void> {
-    // Already done when GracefulShutdown drained first (it then finds nothing in flight).
-    await this.server.drain(RMQ_DRAIN_MS);
-    await this.relays.stop();
-    await this.lifecycleSink.close();
   }
 }
 
