@@ -24,6 +24,11 @@ export interface CategoryInfo {
   categoryId: CatalogId;
   name?: string;
   totalTickets: number;
+  /**
+   * Sold tickets according to an Events service that is the sales ledger (the original
+   * events-service's `reservedSeats`); absent when this service counts sales itself.
+   */
+  soldTickets?: number;
 }
 
 export interface EventInfo {

@@ -2,6 +2,7 @@ import { Module, type OnApplicationBootstrap, type OnModuleInit } from '@nestjs/
 import { APP_CONFIG, type AppConfig } from '#config';
 import { GatewayModule } from '../gateway/gateway.module.js';
 import { HealthModule } from '../health/health.module.js';
+import { HttpApiModule } from '../http/http.module.js';
 import { ReadinessService } from '../health/readiness.service.js';
 import { LocksModule } from '../locks/locks.module.js';
 import { LifecycleModule } from '../lifecycle/lifecycle.module.js';
@@ -23,7 +24,7 @@ const FAULT_RETRY_MS = 1000;
  * and the lifecycle events publisher.
  */
 @Module({
-  imports: [LocksModule, GatewayModule, HealthModule, LifecycleModule],
+  imports: [LocksModule, GatewayModule, HealthModule, HttpApiModule, LifecycleModule],
   controllers: [RmqController],
   providers: [
     {

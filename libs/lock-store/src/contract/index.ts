@@ -4,6 +4,7 @@ import { catalogContract } from './catalog.js';
 import { countsContract } from './counts.js';
 import { expiryContract } from './expiry.js';
 import { contractHarness } from './harness.js';
+import { ledgerContract } from './ledger.js';
 import { lockingContract } from './locking.js';
 import { repeatsContract } from './repeats.js';
 import { transitionsContract } from './transitions.js';
@@ -26,5 +27,6 @@ export function lockStoreContract(name: string, create: (policy: LockPolicy) => 
     repeatsContract(harness);
     countsContract(harness);
     catalogContract(harness);
+    ledgerContract(harness);
   });
 }

@@ -11,6 +11,8 @@ import {
   type Availability,
   type CatalogId,
   type EventInfo,
+  type LedgerReading,
+  type LedgerSettlement,
   type LockChanges,
   type LockGranted,
   type LockPolicy,
@@ -118,7 +120,7 @@ export class RedisLockStore implements LockStore {
     const args: string[] = [ek, eidt, ...optional(event.name), options.replaceTotals ? '1' : '0', String(event.categories.length)];
     for (const category of event.categories) {
       const [ck, cidt] = catalogId(category.categoryId);
-      args.push(ck, cidt, String(category.totalTickets), ...optional(category.name));
+      args.push(ck, cidt, String(category.totalTickets), ...optional(category.name), category.soldTickets === undefined ? '' : String(category.soldTickets));
     }
     return stamped(await this.call('defineEvent', args, VALUES.countsList));
   }
@@ -181,6 +183,13 @@ export class RedisLockStore implements LockStore {
   async setCategoryTotal(eventId: CatalogId, categoryId: CatalogId, totalTickets: number): Promise<StoreReply<Availability>> {
     const args = [...catalogId(eventId), ...catalogId(categoryId), String(totalTickets)];
     const reply = await this.call('setCategoryTotal', args, VALUES.counts);
+    return { ...reply, value: { ...reply.value, timestamp: new Date(reply.now).toISOString() } };
+  }
+
+  async followLedger(eventId: CatalogId, categoryId: CatalogId, reading: LedgerReading, settle?: LedgerSettlement): Promise<StoreReply<Availability>> {
+    const args = [lookupKey(eventId), lookupKey(categoryId), String(reading.totalTickets), String(reading.soldTickets)];
+    args.push(...(settle ? ['1', settle.orderKey, settle.userId, String(settle.quantity)] : ['0', '', '', '']));
+    const reply = await this.call('followLedger', args, VALUES.counts);
     return { ...reply, value: { ...reply.value, timestamp: new Date(reply.now).toISOString() } };
   }
 

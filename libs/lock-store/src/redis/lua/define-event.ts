@@ -1,4 +1,4 @@
-/** ARGV: ek, eidt, hasName, name, replaceTotals, n, then n × (ck, cidt, total, hasName, name). */
+/** ARGV: ek, eidt, hasName, name, replaceTotals, n, then n × (ck, cidt, total, hasName, name, sold ('' = none)). */
 export const DEFINE_EVENT = /* lua */ `
 local ek, eidt = X(1), X(2)
 local ename = nil
@@ -8,19 +8,24 @@ local n = tonumber(X(6))
 if not isInt(n) or n < 0 then return fail('VALIDATION_FAILED') end
 local cats = {}
 for i = 0, n - 1 do
-  local b = 7 + i * 5
+  local b = 7 + i * 6
   local total = tonumber(X(b + 2))
   if not isInt(total) or total < 0 then return fail('VALIDATION_FAILED') end
   local name = nil
   if X(b + 3) == '1' then name = X(b + 4) end
-  cats[#cats + 1] = { ck = X(b), cidt = X(b + 1), total = total, name = name }
+  local sold = nil
+  if X(b + 5) ~= '' then
+    sold = tonumber(X(b + 5))
+    if not isInt(sold) or sold < 0 then return fail('VALIDATION_FAILED') end
+  end
+  cats[#cats + 1] = { ck = X(b), cidt = X(b + 1), total = total, name = name, sold = sold }
 end
 -- Names: a reload replaces them, otherwise they only fill a gap; totals: first writer wins.
 if not ensureEvent(ek, eidt, ename) and ename then
   if replace then redis.call('HSET', kEvent(ek), 'name', ename) else redis.call('HSETNX', kEvent(ek), 'name', ename) end
 end
 for _, c in ipairs(cats) do
-  if not ensureCat(ek, c.ck, c.cidt, c.total, c.name) then
+  if not ensureCat(ek, c.ck, c.cidt, c.total, c.name, c.sold) then
     local r = catRef(ek, c.ck)
     if c.name then
       if replace then redis.call('HSET', kCat(r), 'name', c.name) else redis.call('HSETNX', kCat(r), 'name', c.name) end
