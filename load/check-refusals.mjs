@@ -1,8 +1,10 @@
 /* global process, console */
 // Fails a load run whose requests were refused or went unanswered (load/run.sh runs it after every
 // scenario): throughput is what succeeded, so refusals are printed apart and any unexpected one — or a
-// failed virtual user, or an artillery error — makes the run fail. The flash sale's
-// INSUFFICIENT_TICKETS refusals are its expected outcome (more buyers than tickets) and only reported.
+// failed virtual user, or an artillery error — makes the run fail. The flash sales' (flash-sale,
+// flash-sale-queue) INSUFFICIENT_TICKETS refusals are their expected outcome (more buyers than
+// tickets) and only reported; so is the waiting room's gate (queue.gate_refused, ADMISSION_REQUIRED
+// before the turn, checked by load/check-waiting-room.mjs).
 //   node load/check-refusals.mjs <scenario> <artillery-report.json>
 import { readFileSync } from 'node:fs';
 
@@ -12,8 +14,8 @@ if (!scenario || !reportFile) {
   process.exit(2);
 }
 const counters = JSON.parse(readFileSync(reportFile, 'utf8')).aggregate?.counters ?? {};
-const EXPECTED = scenario === 'flash-sale' ? /^flash\.refused\.INSUFFICIENT_TICKETS$/ : /^$/;
-const refusal = /\.(refused|lock_refused|unlock_refused|unlock_failed|failed)\.|^errors\./;
+const EXPECTED = scenario === 'flash-sale' || scenario === 'flash-sale-queue' ? /^flash\.refused\.INSUFFICIENT_TICKETS$/ : /^$/;
+const refusal = /\.(refused|lock_refused|unlock_refused|unlock_failed|join_refused|failed)\.|^errors\./;
 const problems = [];
 const expected = [];
 for (const [name, value] of Object.entries(counters)) {

@@ -9,6 +9,7 @@ import { LocksModule } from './locks/locks.module.js';
 import { ObservabilityModule } from './observability/observability.module.js';
 import { RmqModule } from './rmq/rmq.module.js';
 import { ShutdownModule } from './shutdown/shutdown.module.js';
+import { ShutdownStepsModule } from './shutdown/shutdown-steps.js';
 
 @Module({})
 export class AppModule {
@@ -20,6 +21,8 @@ export class AppModule {
         ConfigModule.forRoot(config),
         ObservabilityModule.forRoot(instanceId),
         ScheduleModule.forRoot(),
+        // First: every module may declare its shutdown steps.
+        ShutdownStepsModule,
         LocksModule,
         HealthModule,
         GatewayModule,

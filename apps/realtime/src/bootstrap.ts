@@ -5,8 +5,10 @@ import type { AppConfig } from '#config';
 import { AppModule } from './app.module.js';
 import { RealtimeIoAdapter } from './gateway/realtime-io.adapter.js';
 import { createInstanceId } from './observability/instance-id.js';
+import { Metrics } from './observability/metrics.js';
 import { PinoNestLogger, createRootLogger } from './observability/logger.js';
 import { RealtimeRmqServer } from './rmq/realtime-rmq.server.js';
+import { GracefulShutdown } from './shutdown/graceful-shutdown.service.js';
 import { withTimeout } from './common/with-timeout.js';
 import { errorMessage } from './common/error-message.js';
 
@@ -18,9 +20,11 @@ export async function createApp(config: AppConfig): Promise<INestApplication> {
   const instanceId = createInstanceId();
   // One JSON log stream (pino) for Nest's messages and ours; LOG_LEVEL filters it.
   const logger = new PinoNestLogger(createRootLogger(config, instanceId));
-  const app = await NestFactory.create(AppModule.forRoot(config, instanceId), { logger });
-  app.enableShutdownHooks();
-  app.useWebSocketAdapter(new RealtimeIoAdapter(app, config));
+  const nest = await NestFactory.create(AppModule.forRoot(config, instanceId), { logger });
+  // Not enableShutdownHooks: GracefulShutdown owns the signals, and the app's close() runs the declared drain steps first.
+  const app = nest.get(GracefulShutdown).manage(nest);
+  const metrics = app.get(Metrics);
+  app.useWebSocketAdapter(new RealtimeIoAdapter(app, config, () => metrics.slowSocketDisconnects.inc()));
   if (config.rabbitmqUrl) app.connectMicroservice({ strategy: app.get(RealtimeRmqServer) });
   await app.listen(config.port);
   const log = new Logger('Bootstrap');

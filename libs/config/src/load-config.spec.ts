@@ -31,6 +31,14 @@ describe('loadConfig', () => {
     });
   });
 
+  it('waiting room: QUEUE_ABANDON_SECONDS (default 120, decimals allowed) and ADMISSION_TOKEN_SECRET', () => {
+    expect(loadConfig({}).waitingRoom).toEqual({ abandonMs: 120_000 });
+    expect(loadConfig({ QUEUE_ABANDON_SECONDS: '1.5', ADMISSION_TOKEN_SECRET: 'admission-secret-0123' }).waitingRoom).toEqual({
+      abandonMs: 1500,
+      tokenSecret: 'admission-secret-0123',
+    });
+  });
+
   it('accepts decimal minutes', () => {
     expect(loadConfig({ LOCK_DURATION_MINUTES: '0.05' }).lock.lockDurationMs).toBe(3000);
   });
@@ -47,6 +55,9 @@ describe('loadConfig', () => {
     ['LOG_LEVEL', 'loud'],
     ['EVENTS_SOURCE', 'kafka'],
     ['REALTIME_QUEUE', 'bad queue name'],
+    ['QUEUE_ABANDON_SECONDS', '0'],
+    ['QUEUE_ABANDON_SECONDS', 'soon'],
+    ['ADMISSION_TOKEN_SECRET', 'short'],
     ['EVENTS_TCP_URL', 'http://127.0.0.1:8879'],
     ['EVENTS_TCP_URL', 'tcp://127.0.0.1'],
   ])('stops on a bad %s and names it', (name, value) => {
@@ -64,6 +75,22 @@ describe('loadConfig', () => {
     });
     expect(prod.allowAnonymous).toBe(false);
     expect(prod.corsOrigins).toEqual(['https://shop.example']);
+  });
+
+  it('refuses anonymous mode in production', () => {
+    const prod = { NODE_ENV: 'production', REDIS_URL: 'redis://r:6379', JWT_SECRET: 'a-long-enough-secret', WEBSOCKET_CORS_ORIGIN: 'https://shop.example' };
+    expect(() => loadConfig({ ...prod, WS_ALLOW_ANONYMOUS: 'true' })).toThrow(/^WS_ALLOW_ANONYMOUS is invalid: anonymous mode is not allowed when NODE_ENV=production/);
+    expect(loadConfig({ ...prod, WS_ALLOW_ANONYMOUS: 'false' }).allowAnonymous).toBe(false);
+    expect(loadConfig({ JWT_SECRET: 'a-long-enough-secret', WS_ALLOW_ANONYMOUS: 'true' }).allowAnonymous).toBe(true);
+  });
+
+  it('JWT_REQUIRE_EXP defaults to true; WS_MAX_BUFFERED_BYTES to 1 MiB', () => {
+    expect(loadConfig({}).jwt.requireExp).toBe(true);
+    expect(loadConfig({ JWT_REQUIRE_EXP: 'false' }).jwt.requireExp).toBe(false);
+    expect(() => loadConfig({ JWT_REQUIRE_EXP: 'maybe' })).toThrow(/^JWT_REQUIRE_EXP/);
+    expect(loadConfig({}).maxSocketBufferBytes).toBe(1024 * 1024);
+    expect(loadConfig({ WS_MAX_BUFFERED_BYTES: '65536' }).maxSocketBufferBytes).toBe(65536);
+    expect(() => loadConfig({ WS_MAX_BUFFERED_BYTES: '10' })).toThrow(/^WS_MAX_BUFFERED_BYTES/);
   });
 
   it('production requires Redis, a JWT key and a CORS allow-list', () => {

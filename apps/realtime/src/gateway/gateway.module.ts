@@ -5,6 +5,7 @@ import { REDIS } from '../locks/lock-store.module.js';
 import { LocksModule } from '../locks/locks.module.js';
 import { ConnectionStats } from './connection-stats.js';
 import { DisconnectGrace } from './disconnect-grace.js';
+import { GatewayShutdown } from './gateway-shutdown.js';
 import { LockChangesRelay } from './lock-changes.relay.js';
 import { InProcessRateLimiter } from './rate-limit/in-process-rate-limiter.js';
 import { RATE_LIMITER, type RateLimiter } from './rate-limit/rate-limiter.js';
@@ -13,20 +14,24 @@ import { RealtimeNamespaceRef } from './realtime-namespace.js';
 import { RealtimeGateway } from './realtime.gateway.js';
 import { Responder } from './responder.js';
 import { WsAuthMiddleware } from './ws-auth.middleware.js';
+import { QueueAdmitter } from '../waiting-room/queue-admitter.js';
+import { WaitingRoomModule } from '../waiting-room/waiting-room.module.js';
 
 /**
  * The Socket.IO side of the service: the `/realtime` gateway and what pushes to its clients.
  * Install {@link RealtimeIoAdapter} on the application for the transport settings.
  */
 @Module({
-  imports: [LocksModule],
+  imports: [LocksModule, WaitingRoomModule],
   providers: [
+    QueueAdmitter,
     RealtimeGateway,
     Responder,
     WsAuthMiddleware,
     RealtimeNamespaceRef,
     LockChangesRelay,
     DisconnectGrace,
+    GatewayShutdown,
     ConnectionStats,
     {
       // `RATE_LIMIT_PER_MINUTE=0` turns the limit off (null: no per-socket middleware at all). With
@@ -40,7 +45,7 @@ import { WsAuthMiddleware } from './ws-auth.middleware.js';
       },
     },
   ],
-  exports: [ConnectionStats, RealtimeNamespaceRef],
+  exports: [ConnectionStats, RealtimeNamespaceRef, WaitingRoomModule],
 })
 export class GatewayModule implements OnModuleDestroy {
   constructor(@Inject(RATE_LIMITER) private readonly limiter: RateLimiter | null) {}

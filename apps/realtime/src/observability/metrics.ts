@@ -79,6 +79,54 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly catalogRestores = new Counter({
+    name: 'realtime_catalog_restores_total',
+    help: 'Times Redis was found empty (catalog marker gone) and the catalog defined again',
+    registers: [this.registry],
+  });
+
+  readonly slowSocketDisconnects = new Counter({
+    name: 'realtime_slow_socket_disconnects_total',
+    help: 'Sockets disconnected because more than WS_MAX_BUFFERED_BYTES waited to be written to them (slow readers)',
+    registers: [this.registry],
+  });
+
+  // Waiting rooms (CONTRACT §7). Cluster-wide figures are read from the store at scrape time.
+  readonly waitingRoomQueueLength = new Gauge({
+    name: 'realtime_waiting_room_queue_length',
+    help: 'Users waiting in each waiting room (cluster-wide)',
+    labelNames: ['event'] as const,
+    registers: [this.registry],
+  });
+
+  readonly waitingRoomActiveUsers = new Gauge({
+    name: 'realtime_waiting_room_active_users',
+    help: 'Admitted users whose admission is running, per waiting room (cluster-wide)',
+    labelNames: ['event'] as const,
+    registers: [this.registry],
+  });
+
+  readonly waitingRoomAdmittedTotal = new Gauge({
+    name: 'realtime_waiting_room_admitted',
+    help: 'Users admitted since the waiting room was configured (cluster-wide, only rises)',
+    labelNames: ['event'] as const,
+    registers: [this.registry],
+  });
+
+  readonly waitingRoomAdmissions = new Counter({
+    name: 'realtime_waiting_room_admissions_total',
+    help: 'Admissions granted by this instance while it was the admitter',
+    labelNames: ['event'] as const,
+    registers: [this.registry],
+  });
+
+  readonly waitingRoomAbandoned = new Counter({
+    name: 'realtime_waiting_room_abandoned_total',
+    help: 'Users skipped and removed at their turn by this instance (no socket for QUEUE_ABANDON_SECONDS)',
+    labelNames: ['event'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }

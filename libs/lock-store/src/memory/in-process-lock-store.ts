@@ -28,6 +28,7 @@ import {
   type TerminalStatus,
   type UnlockRequest,
   type UnlockResult,
+  type AdmissionGate,
 } from '#lock-domain';
 import { IndexedMinHeap } from './indexed-heap.js';
 
@@ -91,7 +92,8 @@ export class InProcessLockStore implements LockStore {
   private readonly dueOrder = new IndexedMinHeap();
   /** Terminal locks by the time they became terminal, for the retention purge. */
   private readonly terminalOrder = new IndexedMinHeap();
-  private readonly requests = new Map<string, { lockId: string; at: number }>();
+  /** requestId → the lock it made, when, and what was asked (a retry must ask the same). */
+  private readonly requests = new Map<string, { lockId: string; at: number; asked: string }>();
   private readonly requestOrder = new IndexedMinHeap();
   /** Orders that settled a ledger confirm, per category ref, with when they are forgotten. */
   private readonly settledOrders = new Map<string, number>();
@@ -101,7 +103,24 @@ export class InProcessLockStore implements LockStore {
   constructor(
     private readonly policy: LockPolicy,
     private readonly clock: () => number = Date.now,
+    /** The in-process waiting rooms, consulted inside `lock` and told of confirms (CONTRACT §7). */
+    private readonly admission?: AdmissionGate,
+    /** Tests only: lock ids instead of random UUIDs (see the model-based test). */
+    private readonly newLockId: () => string = randomUUID,
   ) {}
+
+  /** The event's id in the form the catalog defined it, or undefined for an unknown event. */
+  catalogIdOf(eventKey: string): CatalogId | undefined {
+    return this.catalog.get(eventKey)?.id;
+  }
+
+  /** Every category of the event is sold (the waiting room then closes). False for an unknown event. */
+  isSoldOut(eventKey: string): boolean {
+    const event = this.catalog.get(eventKey);
+    if (!event || event.categories.size === 0) return false;
+    for (const category of event.categories.values()) if (category.total - category.sold > 0) return false;
+    return true;
+  }
 
   async defineEvent(event: EventInfo, options: { replaceTotals: boolean }): Promise<StoreReply<Availability[]>> {
     const call = this.begin();
@@ -149,16 +168,23 @@ export class InProcessLockStore implements LockStore {
     if (!isQuantity(quantity, this.policy.maxTicketsPerLock)) throw new LockError('VALIDATION_FAILED');
 
     const requestKey = request.requestId === undefined ? undefined : `${request.userId}\u0000${request.requestId}`;
+    const asked = `${idKey(request.eventId)}\u0000${idKey(request.categoryId)}\u0000${quantity}`;
     if (requestKey !== undefined) {
       const seen = this.requests.get(requestKey);
       const first = seen && seen.at + this.policy.retentionMs > now ? this.locks.get(seen.lockId) : undefined;
-      if (first) return this.finish(call, () => ({ lock: { ...first.record }, replayed: true }));
+      if (first) {
+        // A retry must be the same request: another event, category or quantity is not one.
+        if (seen?.asked !== asked) throw new LockError('VALIDATION_FAILED', 'requestId was already used for another request');
+        return this.finish(call, () => ({ lock: { ...first.record }, replayed: true }));
+      }
     }
 
     const event = this.catalog.get(idKey(request.eventId));
     if (!event) throw new LockError('EVENT_NOT_FOUND');
     const category = event.categories.get(idKey(request.categoryId));
     if (!category) throw new LockError('CATEGORY_NOT_FOUND');
+    // Waiting room: checked in the same atomic step as the hold (a user admitted meanwhile passes).
+    if (this.admission?.admissionRequired(idKey(request.eventId), request.userId, now)) throw new LockError('ADMISSION_REQUIRED');
 
     let live = 0;
     let dueHere: Held | undefined;
@@ -178,7 +204,7 @@ export class InProcessLockStore implements LockStore {
     if (dueHere) this.transition(call, dueHere, 'EXPIRED', {});
 
     const record: LockRecord = {
-      lockId: randomUUID(),
+      lockId: this.newLockId(),
       eventId: category.eventId,
       categoryId: category.categoryId,
       quantity,
@@ -197,7 +223,7 @@ export class InProcessLockStore implements LockStore {
     touch(call, category, true);
     call.transitions.push({ event: 'created', lock: { ...record } });
     if (requestKey !== undefined) {
-      this.requests.set(requestKey, { lockId: record.lockId, at: now });
+      this.requests.set(requestKey, { lockId: record.lockId, at: now, asked });
       this.requestOrder.set(requestKey, now);
     }
     return this.finish(call, () => ({ lock: { ...record }, replayed: false }));
@@ -264,10 +290,14 @@ export class InProcessLockStore implements LockStore {
     const confirmed = { confirmedAt: now, ...(orderId === undefined ? {} : { orderId }) };
     switch (effectiveStatus(record, now)) {
       case 'CONFIRMED':
+        // A repeat for the same order (or none on both) answers the same; another order never owns these tickets.
+        if (record.orderId !== orderId) throw new LockError('LOCK_NOT_ACTIVE', undefined, 'CONFIRMED', undefined, record.orderId);
         break;
       case 'RELEASED':
         throw new LockError('LOCK_NOT_ACTIVE', undefined, 'RELEASED');
       case 'ACTIVE':
+        // The category may have shrunk (inventory-changed) under the lock: sold never exceeds total.
+        if (held.category.sold + record.quantity > held.category.total) throw new LockError('INSUFFICIENT_TICKETS', undefined, 'ACTIVE');
         this.transition(call, held, 'CONFIRMED', confirmed);
         break;
       case 'EXPIRED': {
@@ -307,7 +337,8 @@ export class InProcessLockStore implements LockStore {
   async releaseSession(sessionId: string, reason: string): Promise<StoreReply<LockRecord[]>> {
     const call = this.begin();
     const released: LockRecord[] = [];
-    for (const held of [...this.heldBy(this.bySession, sessionId)]) {
+    const session = [...this.heldBy(this.bySession, sessionId)].sort((a, b) => byCreation(a.record, b.record));
+    for (const held of session) {
       if (held.record.expiresAt <= call.now) continue; // left for the sweep to record as expired
       this.transition(call, held, 'RELEASED', { releasedAt: call.now, reason });
       released.push({ ...held.record });
@@ -326,7 +357,7 @@ export class InProcessLockStore implements LockStore {
     const value = [...this.heldBy(this.byUser, userId)]
       .filter((h) => h.record.expiresAt > call.now)
       .map((h) => ({ ...h.record }))
-      .sort((a, b) => a.createdAt - b.createdAt);
+      .sort(byCreation);
     return this.finish(call, () => value);
   }
 
@@ -475,12 +506,14 @@ export class InProcessLockStore implements LockStore {
   }
 
   /**
-   * A refusal after this call already recorded an expiry (the only change it makes). Versions
+   * A refusal after this call may have recorded an expiry (the only change it makes). Versions
    * still rise, and the error carries the changes, so the owner still hears of the expiry exactly once.
    */
   private refuse(call: Call, code: ErrorCode, status: LockStatus): LockError {
     const { now, transitions, availability } = this.finish(call, () => undefined);
-    return new LockError(code, undefined, status, { now, transitions, availability });
+    // Only a refusal that recorded something carries changes (as the Redis store's do).
+    const recorded = transitions.length + availability.length > 0;
+    return new LockError(code, undefined, status, recorded ? { now, transitions, availability } : undefined);
   }
 
   /** unlock/extend: only a lock ACTIVE at `now` may go on; a due one has its expiry recorded. */
@@ -516,6 +549,8 @@ export class InProcessLockStore implements LockStore {
       category.sold += record.quantity;
       // The sales ledger does not show this sale until its order completes (followLedger).
       category.pending?.set(record.lockId, call.now);
+      // The buyer is done: their waiting room admission ends, freeing the slot at once.
+      this.admission?.lockConfirmed(idKey(record.eventId), record.userId, call.now);
     }
     this.recorded[from]--;
     this.recorded[to]++;
@@ -612,6 +647,11 @@ export class InProcessLockStore implements LockStore {
     }
     return known;
   }
+}
+
+/** Oldest first; locks created in one millisecond by id (the Redis store's order too). */
+function byCreation(a: LockRecord, b: LockRecord): number {
+  return a.createdAt - b.createdAt || (a.lockId < b.lockId ? -1 : a.lockId > b.lockId ? 1 : 0);
 }
 
 function isQuantity(value: number, max: number): boolean {

@@ -47,12 +47,34 @@ export const KEY = {
   users: 'users',
   /** ZSET category ref → latest expiresAt of its recorded-ACTIVE locks. */
   cats: 'cats',
-  /** STREAM of lifecycle events for the RabbitMQ relay (only with `outbox: true`). */
+  /** STREAM of lifecycle events (`event`, `lock`) for the lifecycle sinks (only with `outbox: true`). */
   outbox: 'outbox',
-  /** STRING: the instance relaying the outbox now (a lease with a TTL). */
+  /** STRING per sink (`outbox-lease:<sink>`): the instance relaying the outbox to that sink now (a lease with a TTL). */
   outboxLease: 'outbox-lease',
+  /**
+   * STRING set once the service defined its catalog: gone means Redis came back empty (a restart
+   * without persistence, a failover that lost data, FLUSHDB) and the catalog must be defined again.
+   */
+  catalogMarker: 'catalog-marker',
+  /** HASH sink → id of the last outbox entry that sink has; entries every sink has are trimmed. */
+  outboxCursors: 'outbox-cursors',
   /** Pub/sub CHANNEL (not a key) every change is announced on (only with an `origin`). */
   changes: 'changes',
+  // Waiting rooms (CONTRACT §7; scripts in lua/waiting-room.ts; the lock and confirm scripts read `room`/`roomAdmitted`).
+  /** LIST of event keys that have a waiting room, in configuration order. */
+  rooms: 'wr-rooms',
+  /** HASH per event: `id idt on closed placed apm max adm start serving tail credit last total ver`. */
+  room: 'wr',
+  /** ZSET per event: early joiner → random sort key (their order at `salesStartAt`). */
+  roomEarly: 'wr-early',
+  /** ZSET per event: waiting user → place number. */
+  roomQueue: 'wr-queue',
+  /** ZSET per event: admitted user → admission end (epoch ms). */
+  roomAdmitted: 'wr-admitted',
+  /** ZSET per event: user in the room → last time a socket of theirs was seen. */
+  roomSeen: 'wr-seen',
+  /** STRING: the instance running the admission ticks (a lease with a TTL). */
+  roomLease: 'wr-lease',
 } as const;
 
 /** `{prefix}`: the hash-tagged base every key starts with. */
@@ -66,6 +88,10 @@ export function outboxKey(prefix: string): string {
 
 export function changesChannel(prefix: string): string {
   return `${keyBase(prefix)}:${KEY.changes}`;
+}
+
+export function catalogMarkerKey(prefix: string): string {
+  return `${keyBase(prefix)}:${KEY.catalogMarker}`;
 }
 
 export function lockKey(prefix: string, lockId: string): string {

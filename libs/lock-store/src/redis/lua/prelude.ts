@@ -4,9 +4,9 @@
  * this prelude followed by the operation's body; one call = one EVALSHA = one atomic step.
  *
  * Calling convention: KEYS[1] = `{prefix}` (every key is derived from it, see redis-keys.ts);
- * ARGV[1..7] = lockDurationMs, maxLifetimeMs, maxActiveLocksPerUser, maxTicketsPerLock,
- * retentionMs, outbox ('1'/'0'), origin ('' = do not announce); the operation's own arguments
- * follow, read with `X(i)`.
+ * ARGV[1..8] = lockDurationMs, maxLifetimeMs, maxActiveLocksPerUser, maxTicketsPerLock,
+ * retentionMs, outbox ('1'/'0'), origin ('' = do not announce), clock ('' = Redis TIME; epoch ms
+ * only from a test store); the operation's own arguments follow, read with `X(i)`.
  *
  * With an origin, a call that changed anything also PUBLISHes `<origin> {now, transitions,
  * availability}` on `{prefix}:changes` from inside the script: other instances learn of every
@@ -21,7 +21,7 @@
 import { KEY } from '../redis-keys.js';
 
 /** Where an operation's own arguments start in ARGV. */
-export const HEADER_ARGS = 7;
+export const HEADER_ARGS = 8;
 
 export const PRELUDE = /* lua */ `
 local P = KEYS[1]
@@ -34,9 +34,15 @@ local OUTBOX = ARGV[6] == '1'
 local ORIGIN = ARGV[7]
 local function X(i) return ARGV[${HEADER_ARGS} + i] end
 
--- Redis time, so instances with skewed clocks agree.
-local T = redis.call('TIME')
-local NOW = tonumber(T[1]) * 1000 + math.floor(tonumber(T[2]) / 1000)
+-- Redis time, so instances with skewed clocks agree. ARGV[8] is set only by a store built with a
+-- test clock (the model-based test drives both stores from one clock).
+local NOW
+if ARGV[8] ~= nil and ARGV[8] ~= '' then
+  NOW = tonumber(ARGV[8])
+else
+  local T = redis.call('TIME')
+  NOW = tonumber(T[1]) * 1000 + math.floor(tonumber(T[2]) / 1000)
+end
 local function I(n) return string.format('%d', n) end
 local NOWS = I(NOW)
 
@@ -51,6 +57,10 @@ local K_CHANGES = P .. ':${KEY.changes}'
 local function kEvent(ek) return P .. ':${KEY.event}:' .. ek end
 local function kEventCats(ek) return P .. ':${KEY.eventCats}:' .. ek end
 local function catRef(ek, ck) return #ek .. ':' .. ek .. ':' .. ck end
+-- Waiting room state the lock and confirm scripts read (written by lua/waiting-room.ts).
+local function kRoom(ek) return P .. ':${KEY.room}:' .. ek end
+local function kRoomAdmitted(ek) return P .. ':${KEY.roomAdmitted}:' .. ek end
+local function kRoomSeen(ek) return P .. ':${KEY.roomSeen}:' .. ek end
 local function kCat(r) return P .. ':${KEY.cat}:' .. r end
 local function kCatLocks(r) return P .. ':${KEY.catLocks}:' .. r end
 local function kCatPending(r) return P .. ':${KEY.catPending}:' .. r end
@@ -91,6 +101,14 @@ local function lockJson(h)
 end
 
 local function isDue(h) return h.status == 'ACTIVE' and tonumber(h.expiresAt) <= NOW end
+
+-- Waiting room (CONTRACT §7): while the event's room is on, only a user with a running admission may
+-- hold. Every script that holds tickets or seats (lock, hold-seats) calls this in its own atomic step.
+local function admissionRequired(ek, u)
+  if redis.call('HGET', kRoom(ek), 'on') ~= '1' then return false end
+  local admittedUntil = tonumber(redis.call('ZSCORE', kRoomAdmitted(ek), u))
+  return not admittedUntil or admittedUntil <= NOW
+end
 
 -- Counts at NOW: stored 'locked' minus the recorded-ACTIVE locks already past expiresAt
 -- (few: the sweep keeps removing them), so expiry is exact without waiting for a sweep.
@@ -133,7 +151,8 @@ local TRANS = {}
 local function emit(event, h)
   local j = lockJson(h)
   TRANS[#TRANS + 1] = '{"event":"' .. event .. '","lock":' .. j .. '}'
-  if OUTBOX then redis.call('XADD', K_OUTBOX, '*', 'pattern', 'ticket-lock.' .. event, 'lock', j) end
+  -- The outbox records what happened; each transport (a sink) maps it to its own wire form.
+  if OUTBOX then redis.call('XADD', K_OUTBOX, '*', 'event', event, 'lock', j) end
   return j
 end
 
@@ -203,6 +222,11 @@ local function confirmRec(h, orderId)
   setFields(h, 'status', 'confirmedAt', 'orderId')
   statAdd('CONFIRMED', 1)
   redis.call('ZADD', K_RET, I(NOW + RETAIN), h.lockId)
+  -- Waiting room: the buyer is done, so their admission ends now and frees the slot.
+  if redis.call('ZREM', kRoomAdmitted(h.eid), h.userId) == 1 then
+    redis.call('ZREM', kRoomSeen(h.eid), h.userId)
+    redis.call('HINCRBY', kRoom(h.eid), 'ver', '1')
+  end
   return emit('confirmed', h)
 end
 
