@@ -17,6 +17,11 @@ export const ERROR_CODES = [
   'RATE_LIMITED',
   'EVENTS_UNAVAILABLE',
   'INTERNAL_ERROR',
+  // Reserved seating (CONTRACT §6).
+  'SEATS_UNAVAILABLE',
+  'SEAT_NOT_FOUND',
+  'ORPHAN_SEAT',
+  'NO_ADJACENT_SEATS',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -37,6 +42,10 @@ const DEFAULT_MESSAGES: Record<ErrorCode, string> = {
   RATE_LIMITED: 'Too many requests, slow down',
   EVENTS_UNAVAILABLE: 'Event information is temporarily unavailable',
   INTERNAL_ERROR: 'Internal error, please retry',
+  SEATS_UNAVAILABLE: 'Some of these seats are not available',
+  SEAT_NOT_FOUND: 'Some of these seats do not exist',
+  ORPHAN_SEAT: 'This choice would leave a single seat on its own',
+  NO_ADJACENT_SEATS: 'Not enough adjacent seats are free',
 };
 
 export function isErrorCode(value: unknown): value is ErrorCode {
@@ -61,6 +70,8 @@ export class LockError extends Error {
      * late confirm of a lock past `expiresAt`), so the owner hears of it exactly once.
      */
     readonly changes?: LockChanges,
+    /** The seats a seat refusal is about (CONTRACT §6: `SEATS_UNAVAILABLE`, `SEAT_NOT_FOUND`, `ORPHAN_SEAT`). */
+    readonly seatIds?: string[],
   ) {
     super(message);
   }
