@@ -1,11 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { LockError, effectiveStatus, type LockPolicy, type LockRecord } from '#lock-domain';
-import { lockStoreContract } from '../lock-store.contract.js';
-import { seatStoreContract } from '../seat-store.contract.js';
+import { lockStoreContract } from '../contract/index.js';
 import { InProcessLockStore } from './in-process-lock-store.js';
 
 lockStoreContract('InProcessLockStore', async (policy) => new InProcessLockStore(policy));
-seatStoreContract('InProcessLockStore', async (policy) => new InProcessLockStore(policy));
 
 const POLICY: LockPolicy = {
   lockDurationMs: 1000,

@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LockError, effectiveStatus, type LockChanges, type LockPolicy, type LockRecord, type LockTransition } from '#lock-domain';
 import { TEST_REDIS_URL, uniqueName } from '../../../../test/support/services.js';
-import { POLICY, lockStoreContract } from '../lock-store.contract.js';
+import { POLICY, lockStoreContract } from '../contract/index.js';
 import { keyBase, lockKey, outboxKey } from './redis-keys.js';
 import { RedisLockChangeFeed } from './redis-change-feed.js';
 import { RedisLockStore } from './redis-lock-store.js';

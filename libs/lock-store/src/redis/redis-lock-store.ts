@@ -71,7 +71,7 @@ const POLICY_FIELDS = ['lockDurationMs', 'maxLifetimeMs', 'maxActiveLocksPerUser
 
 /**
  * The lock store on Redis: every method is one Lua script (EVALSHA, one round trip), atomic, timed
- * by Redis `TIME`. Semantics: docs/lock-store.md; key layout: redis-keys.ts; scripts: lua.ts.
+ * by Redis `TIME`. Semantics: docs/lock-store.md; key layout: redis-keys.ts; scripts: lua.ts (prelude + one file per script in lua/).
  */
 export class RedisLockStore implements LockStore {
   private readonly redis: Redis;
@@ -91,7 +91,7 @@ export class RedisLockStore implements LockStore {
     this.owned = typeof options.redis === 'string';
     this.redis = typeof options.redis === 'string' ? new Redis(options.redis) : options.redis;
     this.base = keyBase(prefix);
-    // Order = ARGV[1..5] of every script (lua.ts).
+    // Order = ARGV[1..5] of every script (lua/prelude.ts).
     this.header = POLICY_FIELDS.map((name) => String(policy[name]));
     this.header.push(options.outbox ? '1' : '0');
     if (options.origin !== undefined && !isValidOrigin(options.origin)) throw new Error(`Invalid origin: ${JSON.stringify(options.origin)}`);

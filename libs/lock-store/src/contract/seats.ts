@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   LockError,
   effectiveStatus,
@@ -11,7 +11,7 @@ import {
   type SeatStatus,
   type StoreReply,
 } from '#lock-domain';
-import { POLICY } from './lock-store.contract.js';
+import { POLICY, sleep, sleepUntil, type ContractHarness } from './harness.js';
 
 const seatsOf = (row: string, n: number) => Array.from({ length: n }, (_, i) => `${row}${i + 1}`);
 
@@ -34,9 +34,6 @@ export const HALL: EventInfo = {
   ],
 };
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-const sleepUntil = (at: number, margin = 40) => sleep(Math.max(0, at - Date.now() + margin));
-
 async function refused(call: Promise<unknown>, code: ErrorCode, seatIds?: string[]): Promise<LockError> {
   const outcome = await call.then(
     (value) => ({ ok: true as const, value }),
@@ -53,21 +50,11 @@ async function refused(call: Promise<unknown>, code: ErrorCode, seatIds?: string
 /**
  * Reserved seating (CONTRACT §6) against every {@link LockStore}: named holds all or nothing, add to
  * a lock, partial unlock, best available, the orphan rule, confirm / late confirm / release / exact
- * expiry of seats, seat versions, and a race. `create` answers an empty store, as for the lock contract.
+ * expiry of seats, seat versions, and a race.
  */
-export function seatStoreContract(name: string, create: (policy: LockPolicy) => Promise<LockStore>): void {
-  describe(`LockStore seat contract: ${name}`, () => {
-    const opened: LockStore[] = [];
-    afterEach(async () => {
-      await Promise.all(opened.splice(0).map((store) => store.close()));
-    });
-
-    async function open(overrides: Partial<LockPolicy> = {}, events: EventInfo[] = [HALL]): Promise<LockStore> {
-      const store = await create({ ...POLICY, ...overrides });
-      opened.push(store);
-      for (const event of events) await store.defineEvent(event, { replaceTotals: false });
-      return store;
-    }
+export function seatsContract(harness: ContractHarness): void {
+  describe('reserved seating', () => {
+    const open = (overrides: Partial<LockPolicy> = {}, events: EventInfo[] = [HALL]): Promise<LockStore> => harness.open(overrides, events);
 
     const hold = (userId: string, seatIds: string[], extra: Partial<SeatHoldRequest> = {}): SeatHoldRequest => ({
       eventId: 'hall',

@@ -1,0 +1,45 @@
+/** ARGV: lockId, ek, ck, quantity, userId, sessionId, requestId ('' = none). */
+export const LOCK = /* lua */ `
+local lockId, ek, ck, u, sid, rid = X(1), X(2), X(3), X(5), X(6), X(7)
+local q = tonumber(X(4))
+if not isInt(q) or q < 1 or q > MAXTICKETS then return fail('VALIDATION_FAILED') end
+if rid ~= '' then
+  local first = loadLock(redis.call('GET', kRequest(u, rid)))
+  if first then return ok('{"lock":' .. lockJson(first) .. ',"replayed":true}') end
+end
+if redis.call('EXISTS', kEvent(ek)) == 0 then return fail('EVENT_NOT_FOUND') end
+local r = catRef(ek, ck)
+local c = catCounts(r)
+if not c then return fail('CATEGORY_NOT_FOUND') end
+-- A due lock of this user here no longer blocks; its expiry is recorded only if we grant.
+local stale = loadLock(redis.call('HGET', kUserCats(u), r))
+if stale and stale.status == 'ACTIVE' then
+  if not isDue(stale) then return fail('DUPLICATE_LOCK') end
+else
+  stale = nil
+end
+if redis.call('ZCOUNT', kUserLocks(u), '(' .. NOWS, '+inf') >= MAXACTIVE then return fail('TOO_MANY_LOCKS') end
+if c.avail < q then return fail('INSUFFICIENT_TICKETS') end
+if stale then expireRec(stale) end
+local exp = I(NOW + DUR)
+local h = {
+  lockId = lockId, eid = c.eid, eidt = c.eidt, cid = c.cid, cidt = c.cidt, ref = r, quantity = I(q),
+  userId = u, sessionId = sid, status = 'ACTIVE', createdAt = NOWS, expiresAt = exp,
+}
+if rid ~= '' then
+  h.requestId = rid
+  redis.call('SET', kRequest(u, rid), lockId, 'PX', I(RETAIN))
+end
+setFields(h, 'lockId', 'eid', 'eidt', 'cid', 'cidt', 'ref', 'quantity', 'userId', 'sessionId', 'status', 'createdAt', 'expiresAt', 'requestId')
+redis.call('ZADD', K_DUE, exp, lockId)
+redis.call('ZADD', kCatLocks(r), exp, lockId)
+redis.call('ZADD', kUserLocks(u), exp, lockId)
+redis.call('HSET', kUserCats(u), r, lockId)
+redis.call('SADD', kSession(sid), lockId)
+redis.call('ZADD', K_USERS, 'GT', exp, u)
+redis.call('ZADD', K_CATS, 'GT', exp, r)
+redis.call('HINCRBY', kCat(r), 'locked', I(q))
+statAdd('ACTIVE', 1)
+touch(r, true)
+return ok('{"lock":' .. emit('created', h) .. ',"replayed":false}')
+`;

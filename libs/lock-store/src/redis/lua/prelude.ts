@@ -1,0 +1,272 @@
+/**
+ * The shared head of every Lua script of the Redis lock store: the calling convention, keys, record
+ * and count helpers, transitions and replies. Each script (one file per operation in this folder) is
+ * this prelude followed by the operation's body; one call = one EVALSHA = one atomic step.
+ *
+ * Calling convention: KEYS[1] = `{prefix}` (every key is derived from it, see redis-keys.ts);
+ * ARGV[1..7] = lockDurationMs, maxLifetimeMs, maxActiveLocksPerUser, maxTicketsPerLock,
+ * retentionMs, outbox ('1'/'0'), origin ('' = do not announce); the operation's own arguments
+ * follow, read with `X(i)`.
+ *
+ * With an origin, a call that changed anything also PUBLISHes `<origin> {now, transitions,
+ * availability}` on `{prefix}:changes` from inside the script: other instances learn of every
+ * change without the caller sending a second command (see redis-change-feed.ts).
+ *
+ * Replies are one JSON string `{now, value | error[, status], transitions, availability}`, built
+ * by hand: cjson prints numbers with 14 significant digits and empty tables as `{}`, so numbers go
+ * through `string.format('%d')` and cjson only escapes strings.
+ *
+ * Every number handed to `redis.call` is pre-formatted too (Lua would print it with `%.14g`).
+ */
+import { KEY } from '../redis-keys.js';
+
+/** Where an operation's own arguments start in ARGV. */
+export const HEADER_ARGS = 7;
+
+export const PRELUDE = /* lua */ `
+local P = KEYS[1]
+local DUR = tonumber(ARGV[1])
+local MAXLIFE = tonumber(ARGV[2])
+local MAXACTIVE = tonumber(ARGV[3])
+local MAXTICKETS = tonumber(ARGV[4])
+local RETAIN = tonumber(ARGV[5])
+local OUTBOX = ARGV[6] == '1'
+local ORIGIN = ARGV[7]
+local function X(i) return ARGV[${HEADER_ARGS} + i] end
+
+-- Redis time, so instances with skewed clocks agree.
+local T = redis.call('TIME')
+local NOW = tonumber(T[1]) * 1000 + math.floor(tonumber(T[2]) / 1000)
+local function I(n) return string.format('%d', n) end
+local NOWS = I(NOW)
+
+local K_EVENTS = P .. ':${KEY.events}'
+local K_DUE = P .. ':${KEY.due}'
+local K_RET = P .. ':${KEY.retention}'
+local K_STATS = P .. ':${KEY.stats}'
+local K_USERS = P .. ':${KEY.users}'
+local K_CATS = P .. ':${KEY.cats}'
+local K_OUTBOX = P .. ':${KEY.outbox}'
+local K_CHANGES = P .. ':${KEY.changes}'
+local function kEvent(ek) return P .. ':${KEY.event}:' .. ek end
+local function kEventCats(ek) return P .. ':${KEY.eventCats}:' .. ek end
+local function catRef(ek, ck) return #ek .. ':' .. ek .. ':' .. ck end
+local function kCat(r) return P .. ':${KEY.cat}:' .. r end
+local function kCatLocks(r) return P .. ':${KEY.catLocks}:' .. r end
+local function kLock(id) return P .. ':${KEY.lock}:' .. id end
+local function kUserLocks(u) return P .. ':${KEY.userLocks}:' .. u end
+local function kUserCats(u) return P .. ':${KEY.userCats}:' .. u end
+local function kSession(s) return P .. ':${KEY.session}:' .. s end
+local function kRequest(u, rid) return P .. ':${KEY.request}:' .. #u .. ':' .. u .. ':' .. rid end
+
+local function isInt(n) return n ~= nil and n == n and n == math.floor(n) and n > -math.huge and n < math.huge end
+
+local function J(s) return cjson.encode(s) end
+-- Ids keep the catalog's form: 'n' ids are stored as their decimal string and printed bare.
+local function JID(v, t) if t == 'n' then return v end return J(v) end
+
+local function loadLock(id)
+  if not id or id == '' then return nil end
+  local raw = redis.call('HGETALL', kLock(id))
+  if #raw == 0 then return nil end
+  local h = {}
+  for i = 1, #raw, 2 do h[raw[i]] = raw[i + 1] end
+  return h
+end
+
+local function lockJson(h)
+  local p = {
+    '"lockId":' .. J(h.lockId), '"eventId":' .. JID(h.eid, h.eidt), '"categoryId":' .. JID(h.cid, h.cidt),
+    '"quantity":' .. h.quantity, '"userId":' .. J(h.userId), '"sessionId":' .. J(h.sessionId),
+    '"status":' .. J(h.status), '"createdAt":' .. h.createdAt, '"expiresAt":' .. h.expiresAt,
+  }
+  if h.confirmedAt then p[#p + 1] = '"confirmedAt":' .. h.confirmedAt end
+  if h.releasedAt then p[#p + 1] = '"releasedAt":' .. h.releasedAt end
+  if h.orderId then p[#p + 1] = '"orderId":' .. J(h.orderId) end
+  if h.reason then p[#p + 1] = '"reason":' .. J(h.reason) end
+  if h.requestId then p[#p + 1] = '"requestId":' .. J(h.requestId) end
+  return '{' .. table.concat(p, ',') .. '}'
+end
+
+local function isDue(h) return h.status == 'ACTIVE' and tonumber(h.expiresAt) <= NOW end
+
+-- Counts at NOW: stored 'locked' minus the recorded-ACTIVE locks already past expiresAt
+-- (few: the sweep keeps removing them), so expiry is exact without waiting for a sweep.
+local function catCounts(r)
+  local v = redis.call('HMGET', kCat(r), 'total', 'sold', 'locked', 'ver', 'eid', 'eidt', 'cid', 'cidt')
+  if not v[1] then return nil end
+  local locked = tonumber(v[3])
+  local due = redis.call('ZRANGEBYSCORE', kCatLocks(r), '-inf', NOWS)
+  for _, id in ipairs(due) do
+    locked = locked - (tonumber(redis.call('HGET', kLock(id), 'quantity')) or 0)
+  end
+  local total, sold = tonumber(v[1]), tonumber(v[2])
+  return {
+    total = total, sold = sold, locked = locked, avail = math.max(0, total - sold - locked), ver = v[4],
+    eid = v[5], eidt = v[6], cid = v[7], cidt = v[8],
+  }
+end
+
+local function availJson(r)
+  local c = catCounts(r)
+  return '{"eventId":' .. JID(c.eid, c.eidt) .. ',"categoryId":' .. JID(c.cid, c.cidt)
+    .. ',"totalTickets":' .. I(c.total) .. ',"availableTickets":' .. I(c.avail)
+    .. ',"lockedTickets":' .. I(c.locked) .. ',"soldTickets":' .. I(c.sold) .. ',"version":' .. c.ver .. '}'
+end
+
+-- Categories this call changed (in order) and those whose version must rise once.
+local CHANGED, CHANGED_LIST, BUMP = {}, {}, {}
+local function touch(r, bump)
+  if not CHANGED[r] then CHANGED[r] = true; CHANGED_LIST[#CHANGED_LIST + 1] = r end
+  if bump then BUMP[r] = true end
+end
+local function applyBumps()
+  for _, r in ipairs(CHANGED_LIST) do
+    if BUMP[r] then redis.call('HINCRBY', kCat(r), 'ver', 1); BUMP[r] = nil end
+  end
+end
+
+local TRANS = {}
+-- Records a transition; answers the lock's JSON, so the reply need not print it again.
+local function emit(event, h)
+  local j = lockJson(h)
+  TRANS[#TRANS + 1] = '{"event":"' .. event .. '","lock":' .. j .. '}'
+  if OUTBOX then redis.call('XADD', K_OUTBOX, '*', 'pattern', 'ticket-lock.' .. event, 'lock', j) end
+  return j
+end
+
+local function statAdd(status, d) redis.call('HINCRBY', K_STATS, status, I(d)) end
+
+-- Writes the named fields of the lock; those it does not have (nil) are left out.
+local function setFields(h, ...)
+  local args = {}
+  for _, f in ipairs({ ... }) do
+    if h[f] ~= nil then args[#args + 1] = f; args[#args + 1] = h[f] end
+  end
+  redis.call('HSET', kLock(h.lockId), unpack(args))
+end
+
+-- The member's score in the max-ZSET is the latest expiresAt left in its source ZSET.
+local function refreshMax(zkey, member, src)
+  local top = redis.call('ZRANGE', src, '-1', '-1', 'WITHSCORES')
+  if top[2] then redis.call('ZADD', zkey, top[2], member) else redis.call('ZREM', zkey, member) end
+end
+
+-- Takes a recorded-ACTIVE lock out of every active index and its tickets out of 'locked'.
+local function deactivate(h)
+  local id, r, u = h.lockId, h.ref, h.userId
+  redis.call('ZREM', K_DUE, id)
+  redis.call('ZREM', kCatLocks(r), id)
+  redis.call('ZREM', kUserLocks(u), id)
+  redis.call('SREM', kSession(h.sessionId), id)
+  if redis.call('HGET', kUserCats(u), r) == id then redis.call('HDEL', kUserCats(u), r) end
+  redis.call('HINCRBY', kCat(r), 'locked', I(-tonumber(h.quantity)))
+  refreshMax(K_USERS, u, kUserLocks(u))
+  refreshMax(K_CATS, r, kCatLocks(r))
+  statAdd('ACTIVE', -1)
+  touch(r, true)
+end
+
+-- An EXPIRED lock became terminal at its expiresAt, whenever the expiry is recorded.
+local function expireRec(h)
+  deactivate(h)
+  h.status = 'EXPIRED'
+  setFields(h, 'status')
+  statAdd('EXPIRED', 1)
+  redis.call('ZADD', K_RET, I(tonumber(h.expiresAt) + RETAIN), h.lockId)
+  return emit('expired', h)
+end
+
+local function releaseRec(h, reason)
+  deactivate(h)
+  h.status = 'RELEASED'
+  h.releasedAt = NOWS
+  h.reason = reason
+  setFields(h, 'status', 'releasedAt', 'reason')
+  statAdd('RELEASED', 1)
+  redis.call('ZADD', K_RET, I(NOW + RETAIN), h.lockId)
+  return emit('released', h)
+end
+
+-- ACTIVE (not due) or recorded EXPIRED → CONFIRMED; the quantity moves to 'sold'.
+local function confirmRec(h, orderId)
+  if h.status == 'ACTIVE' then deactivate(h) else statAdd(h.status, -1) end
+  redis.call('HINCRBY', kCat(h.ref), 'sold', h.quantity)
+  touch(h.ref, true)
+  h.status = 'CONFIRMED'
+  h.confirmedAt = NOWS
+  h.orderId = orderId
+  setFields(h, 'status', 'confirmedAt', 'orderId')
+  statAdd('CONFIRMED', 1)
+  redis.call('ZADD', K_RET, I(NOW + RETAIN), h.lockId)
+  return emit('confirmed', h)
+end
+
+local function finish(part)
+  applyBumps()
+  local av = {}
+  for _, r in ipairs(CHANGED_LIST) do av[#av + 1] = availJson(r) end
+  local changes = '"transitions":[' .. table.concat(TRANS, ',') .. '],"availability":[' .. table.concat(av, ',') .. ']}'
+  if ORIGIN ~= '' and (#TRANS > 0 or #av > 0) then
+    redis.call('PUBLISH', K_CHANGES, ORIGIN .. ' {"now":' .. NOWS .. ',' .. changes)
+  end
+  return '{"now":' .. NOWS .. ',' .. part .. ',' .. changes
+end
+local function ok(valueJson) return finish('"value":' .. valueJson) end
+-- A refusal; transitions recorded before it (a due lock's expiry) still travel with it.
+local function fail(code, status)
+  local part = '"error":' .. J(code)
+  if status then part = part .. ',"status":' .. J(status) end
+  return finish(part)
+end
+-- The owner's refusal for a lock that is not ACTIVE now, or nil; a due one is recorded EXPIRED first.
+local function notActive(h)
+  if isDue(h) then expireRec(h) end
+  if h.status == 'EXPIRED' then return fail('LOCK_EXPIRED', 'EXPIRED') end
+  if h.status ~= 'ACTIVE' then return fail('LOCK_NOT_ACTIVE', h.status) end
+  return nil
+end
+
+local function byCreation(a, b)
+  if a.createdAt ~= b.createdAt then return tonumber(a.createdAt) < tonumber(b.createdAt) end
+  return a.lockId < b.lockId
+end
+local function locksJson(list)
+  local out = {}
+  for _, h in ipairs(list) do out[#out + 1] = lockJson(h) end
+  return '[' .. table.concat(out, ',') .. ']'
+end
+
+-- Creates the event (first writer's id form and name) if unknown.
+local function ensureEvent(ek, eidt, name)
+  if redis.call('EXISTS', kEvent(ek)) == 1 then return false end
+  redis.call('RPUSH', K_EVENTS, ek)
+  redis.call('HSET', kEvent(ek), 'id', ek, 'idt', eidt)
+  if name then redis.call('HSET', kEvent(ek), 'name', name) end
+  return true
+end
+
+-- A known category's new total; its counts (and version) change only if the total does.
+local function replaceTotal(r, total)
+  if tonumber(redis.call('HGET', kCat(r), 'total')) ~= total then
+    redis.call('HSET', kCat(r), 'total', I(total))
+    touch(r, true)
+  end
+end
+
+-- Creates a category at version 1 if unknown; answers whether it did.
+local function ensureCat(ek, ck, cidt, total, name)
+  local r = catRef(ek, ck)
+  if redis.call('EXISTS', kCat(r)) == 1 then return false end
+  local ev = redis.call('HMGET', kEvent(ek), 'id', 'idt')
+  redis.call('RPUSH', kEventCats(ek), ck)
+  redis.call('HSET', kCat(r), 'total', I(total), 'sold', '0', 'locked', '0', 'ver', '1',
+    'eid', ev[1], 'eidt', ev[2], 'cid', ck, 'cidt', cidt)
+  if name then redis.call('HSET', kCat(r), 'name', name) end
+  touch(r, false)
+  return true
+end
+`;
+
+/** A whole script: the prelude, then one operation's body. */
+export const withPrelude = (body: string): string => `${PRELUDE}\n${body}`;

@@ -1,0 +1,33 @@
+/** ARGV: userId, mode ('id' | 'cat'), lockId | ek, ck, quantity ('' = all). */
+export const UNLOCK = /* lua */ `
+local u, mode = X(1), X(2)
+local h
+if mode == 'id' then
+  h = loadLock(X(3))
+  if not h then return fail('LOCK_NOT_FOUND') end
+  if h.userId ~= u then return fail('NOT_LOCK_OWNER') end
+else
+  h = loadLock(redis.call('HGET', kUserCats(u), catRef(X(3), X(4))))
+  if not h or h.status ~= 'ACTIVE' then return fail('LOCK_NOT_FOUND') end
+end
+local refusal = notActive(h)
+if refusal then return refusal end
+local held = tonumber(h.quantity)
+local q = held
+if X(5) ~= '' then
+  q = tonumber(X(5))
+  if not isInt(q) or q < 1 or q > held then return fail('VALIDATION_FAILED') end
+end
+local j
+if q < held then
+  -- Not a lifecycle transition, but the counts (and so the version) change.
+  h.quantity = I(held - q)
+  setFields(h, 'quantity')
+  redis.call('HINCRBY', kCat(h.ref), 'locked', I(-q))
+  touch(h.ref, true)
+  j = lockJson(h)
+else
+  j = releaseRec(h, 'user-unlock')
+end
+return ok('{"lock":' .. j .. ',"releasedQuantity":' .. I(q) .. ',"remainingQuantity":' .. I(held - q) .. '}')
+`;
