@@ -357,6 +357,11 @@ export class InProcessLockStore implements LockStore {
     const call = this.begin();
     const { target, userId } = request;
     requireText(userId);
+    // Checked before anything is looked up, as the Redis store does before its script.
+    if (request.seatIds !== undefined) {
+      if (request.quantity !== undefined) throw new LockError('VALIDATION_FAILED', 'a seat lock is unlocked by seatIds, not quantity');
+      requireSeatIds(request.seatIds, this.policy.maxTicketsPerLock);
+    }
     let held: Held | undefined;
     if ('lockId' in target) {
       held = this.locks.get(target.lockId);
@@ -696,8 +701,7 @@ export class InProcessLockStore implements LockStore {
       changes = new Map();
       call.seatChanges.set(event, changes);
     }
-    // Re-inserted so the merged list keeps the order of the last changes.
-    changes.delete(seat.seatId);
+    // The last status wins; a seat keeps the place of its first change (as in the Lua twin).
     changes.set(seat.seatId, { seatId: seat.seatId, categoryId: seat.category.categoryId, status });
   }
 

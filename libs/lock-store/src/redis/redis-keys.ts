@@ -40,6 +40,16 @@ export const KEY = {
   users: 'users',
   /** ZSET category ref → latest expiresAt of its recorded-ACTIVE locks. */
   cats: 'cats',
+  /** HASH per event key: seatId → state of a seat that is not plainly available: `b` blocked, `s` sold, `h:<expiresAt>:<lockId>` held (until expiresAt). */
+  seat: 'seat',
+  /** HASH per event key: seatId → `<categoryKey>|<row>|<pos>` (1-based), for every seat of its reserved categories. */
+  seatPos: 'seat-pos',
+  /** LIST per category ref: its rows best first, each its seat ids left to right joined by spaces. */
+  seatRows: 'seat-rows',
+  /** LIST per category ref: the row names, in the order of `seatRows`. */
+  seatRowNames: 'seat-row-names',
+  /** STRING per `<len(userId)>:<userId>:<requestId>` → `<lockId>\n<what was asked>` of a `hold-seats`, PX retentionMs. */
+  seatRequest: 'seat-req',
   /** STREAM of lifecycle events for the RabbitMQ relay (only with `outbox: true`). */
   outbox: 'outbox',
   /** STRING: the instance relaying the outbox now (a lease with a TTL). */

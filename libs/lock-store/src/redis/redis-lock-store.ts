@@ -5,7 +5,10 @@ import {
   defaultMessage,
   idKey,
   isErrorCode,
+  layoutProblems,
   requireId,
+  requireSeatIds,
+  sellableSeats,
   requireText,
   type Availability,
   type CatalogId,
@@ -18,6 +21,9 @@ import {
   type LockStats,
   type LockStore,
   type LockTransition,
+  type SeatDelta,
+  type SeatHoldRequest,
+  type SeatMap,
   type StoreReply,
   type SweepResult,
   type UnlockRequest,
@@ -57,12 +63,14 @@ export interface RawChanges {
   now: number;
   transitions: LockTransition[];
   availability: Omit<Availability, 'timestamp'>[];
+  seats?: SeatDelta[];
 }
 
 interface RawReply extends RawChanges {
   value?: unknown;
   error?: string;
   status?: string;
+  seatIds?: string[];
 }
 
 type IdType = 'n' | 's';
@@ -79,6 +87,8 @@ export class RedisLockStore implements LockStore {
   private readonly base: string;
   private readonly header: string[];
   private readonly commands: Record<ScriptName, string>;
+  private readonly maxSeats: number;
+  private readonly orphanRule: string;
 
   constructor(options: RedisLockStoreOptions) {
     const prefix = options.keyPrefix ?? 'tl';
@@ -93,6 +103,8 @@ export class RedisLockStore implements LockStore {
     this.base = keyBase(prefix);
     // Order = ARGV[1..5] of every script (lua/prelude.ts).
     this.header = POLICY_FIELDS.map((name) => String(policy[name]));
+    this.maxSeats = policy.maxTicketsPerLock;
+    this.orphanRule = policy.seatOrphanRule ?? 'off';
     this.header.push(options.outbox ? '1' : '0');
     if (options.origin !== undefined && !isValidOrigin(options.origin)) throw new Error(`Invalid origin: ${JSON.stringify(options.origin)}`);
     this.header.push(options.origin ?? '');
@@ -109,9 +121,19 @@ export class RedisLockStore implements LockStore {
   async defineEvent(event: EventInfo, options: { replaceTotals: boolean }): Promise<StoreReply<Availability[]>> {
     const [ek, eidt] = catalogId(event.id);
     const args: string[] = [ek, eidt, ...optional(event.name), options.replaceTotals ? '1' : '0', String(event.categories.length)];
+    const seen = new Set<string>();
     for (const category of event.categories) {
       const [ck, cidt] = catalogId(category.categoryId);
-      args.push(ck, cidt, String(category.totalTickets), ...optional(category.name));
+      const layout = category.seats;
+      if (layout) {
+        // Checked here (ids, repeats within the event being defined); the script checks the seats stored before.
+        const problems = layoutProblems(layout, seen);
+        if (problems.length > 0) throw new LockError('VALIDATION_FAILED', `category ${ck}: ${problems.slice(0, 3).join('; ')}`);
+        for (const row of layout.rows) for (const seat of row.seats) seen.add(seat);
+      }
+      const total = layout ? sellableSeats(layout) : category.totalTickets;
+      const seats = layout ? JSON.stringify({ rows: layout.rows.map((r) => ({ row: r.row, seats: r.seats })), blocked: layout.blocked ?? [] }) : '';
+      args.push(ck, cidt, String(total), ...optional(category.name), seats);
     }
     return this.call('defineEvent', args, (value, now) => stampAvailability(value as Omit<Availability, 'timestamp'>[], now));
   }
@@ -133,10 +155,38 @@ export class RedisLockStore implements LockStore {
     return this.call('lock', args, (value) => value as LockGranted);
   }
 
+  async holdSeats(request: SeatHoldRequest): Promise<StoreReply<LockGranted>> {
+    const seatIds = requireSeatIds(request.seatIds, this.maxSeats);
+    const asked = [lookupKey(request.eventId), request.lockId ?? '', [...seatIds].sort().join(' ')].join('\n');
+    const args = [
+      randomUUID(),
+      lookupKey(request.eventId),
+      requireText(request.userId),
+      requireText(request.sessionId),
+      request.requestId === undefined ? '' : requireText(request.requestId),
+      request.lockId === undefined ? '' : requireText(request.lockId),
+      this.orphanRule,
+      asked,
+      String(seatIds.length),
+      ...seatIds,
+    ];
+    return this.call('holdSeats', args, (value) => value as LockGranted);
+  }
+
+  async seatMap(eventId: CatalogId): Promise<StoreReply<SeatMap>> {
+    return this.call('seatMap', [lookupKey(eventId)], (value) => value as SeatMap);
+  }
+
   async unlock(request: UnlockRequest): Promise<StoreReply<UnlockResult>> {
     const { target } = request;
     const selector =
       'lockId' in target ? ['id', target.lockId, ''] : ['cat', lookupKey(target.eventId), lookupKey(target.categoryId)];
+    if (request.seatIds !== undefined) {
+      if (request.quantity !== undefined) throw new LockError('VALIDATION_FAILED', 'a seat lock is unlocked by seatIds, not quantity');
+      const seatIds = requireSeatIds(request.seatIds, this.maxSeats);
+      const args = [requireText(request.userId), ...selector, String(seatIds.length), ...seatIds];
+      return this.call('unlockSeats', args, (value) => value as UnlockResult);
+    }
     const quantity = request.quantity === undefined ? '' : String(request.quantity);
     return this.call('unlock', [requireText(request.userId), ...selector, quantity], (value) => value as UnlockResult);
   }
@@ -211,8 +261,8 @@ export class RedisLockStore implements LockStore {
     const changes = changesOf(raw);
     if (raw.error !== undefined) {
       const code = isErrorCode(raw.error) ? raw.error : 'INTERNAL_ERROR';
-      const recorded = changes.transitions.length + changes.availability.length > 0;
-      throw new LockError(code, defaultMessage(code), raw.status, recorded ? changes : undefined);
+      const recorded = changes.transitions.length + changes.availability.length + (changes.seats?.length ?? 0) > 0;
+      throw new LockError(code, defaultMessage(code), raw.status, recorded ? changes : undefined, raw.seatIds);
     }
     return { ...changes, value: value(raw.value, changes.now) };
   }
@@ -236,7 +286,9 @@ function optional(name: string | undefined): [string, string] {
 
 /** The changes a script printed, its counts stamped with its instant. */
 export function changesOf(raw: RawChanges): LockChanges {
-  return { now: raw.now, transitions: raw.transitions, availability: stampAvailability(raw.availability, raw.now) };
+  const changes: LockChanges = { now: raw.now, transitions: raw.transitions, availability: stampAvailability(raw.availability, raw.now) };
+  if (raw.seats !== undefined && raw.seats.length > 0) changes.seats = raw.seats;
+  return changes;
 }
 
 /** Counts as the scripts print them get the reply's instant as their ISO `timestamp`. */
