@@ -24,6 +24,7 @@ function answer(pattern: string, data: Record<string, unknown>): unknown {
   const eventId = String(data.eventId);
   if (eventId === 'silent') return NO_REPLY;
   const categories = CATALOG[eventId];
+  if (pattern === 'get-seat-map') return categories ? { eventId: data.eventId, categories: [] } : null;
   if (pattern === 'get-ticket-categories') return categories ? categories.map((c) => ({ ...c, availableTickets: c.totalTickets })) : null;
   if (pattern === 'get-ticket-availability') {
     const category = categories?.find((c) => String(c.categoryId) === String(data.categoryId));

@@ -2,8 +2,14 @@ import { Logger } from '@nestjs/common';
 import { ClientRMQ, RmqRecordBuilder } from '@nestjs/microservices';
 import { firstValueFrom, timeout } from 'rxjs';
 import type { z } from 'zod';
-import { LockError, idKey, type CatalogId, type CategoryInfo, type EventInfo } from '#lock-domain';
-import { EVENTS_PATTERNS, eventsAvailabilityReplySchema, eventsCategoriesReplySchema, type EventsCategoriesReply } from '#contracts';
+import { LockError, idKey, layoutProblems, sellableSeats, type CatalogId, type CategoryInfo, type EventInfo, type SeatLayout } from '#lock-domain';
+import {
+  EVENTS_PATTERNS,
+  eventsAvailabilityReplySchema,
+  eventsCategoriesReplySchema,
+  eventsSeatMapReplySchema,
+  type EventsCategoriesReply,
+} from '#contracts';
 import type { AvailabilitySource } from './availability-source.js';
 
 export interface RmqEventsSourceOptions {
@@ -55,25 +61,58 @@ export class RmqEventsSource implements AvailabilitySource {
   }
 
   async fetchEvent(eventId: CatalogId): Promise<EventInfo | null> {
-    const reply = await this.ask(`e:${idKey(eventId)}`, EVENTS_PATTERNS.categories, { eventId }, eventsCategoriesReplySchema);
+    const [reply, seats] = await Promise.all([
+      this.ask(`e:${idKey(eventId)}`, EVENTS_PATTERNS.categories, { eventId }, eventsCategoriesReplySchema),
+      this.seatMaps(eventId),
+    ]);
     if (reply === null) return null;
-    return { id: eventId, categories: uniqueCategories(reply) };
+    const categories = uniqueCategories(reply).map((category) => withSeats(category, seats));
+    // A reserved category the categories answer left out is still the event's.
+    for (const [key, map] of seats) {
+      if (!categories.some((c) => idKey(c.categoryId) === key)) categories.push({ categoryId: map.categoryId, totalTickets: sellableSeats(map.layout), seats: map.layout });
+    }
+    return { id: eventId, categories };
   }
 
   async fetchCategory(eventId: CatalogId, categoryId: CatalogId): Promise<CategoryInfo | null> {
     const key = `c:${idKey(eventId)}:${idKey(categoryId)}`;
-    const reply = await this.ask(key, EVENTS_PATTERNS.availability, { eventId, categoryId }, eventsAvailabilityReplySchema);
+    const [reply, seats] = await Promise.all([
+      this.ask(key, EVENTS_PATTERNS.availability, { eventId, categoryId }, eventsAvailabilityReplySchema),
+      this.seatMaps(eventId),
+    ]);
     if (reply !== null) {
       if (idKey(reply.categoryId) !== idKey(categoryId)) {
         this.logger.warn(`Events answered category ${idKey(reply.categoryId)} for ${key}`);
         throw new LockError('EVENTS_UNAVAILABLE');
       }
-      return { categoryId: reply.categoryId, totalTickets: reply.totalTickets, ...(reply.name === undefined ? {} : { name: reply.name }) };
+      return withSeats({ categoryId: reply.categoryId, totalTickets: reply.totalTickets, ...(reply.name === undefined ? {} : { name: reply.name }) }, seats);
     }
     // No such category: say CATEGORY_NOT_FOUND when the event itself exists, EVENT_NOT_FOUND otherwise.
     const event = await this.fetchEvent(eventId).catch(() => null);
     if (event) throw new LockError('CATEGORY_NOT_FOUND');
     return null;
+  }
+
+  /**
+   * The event's reserved categories (CONTRACT §6 `get-seat-map`), asked once per event beside the
+   * categories: a category's seats must be known before its first lock, or it would be defined as
+   * general admission. A malformed layout is treated as no answer (`EVENTS_UNAVAILABLE`).
+   */
+  private async seatMaps(eventId: CatalogId): Promise<Map<string, { categoryId: CatalogId; layout: SeatLayout }>> {
+    const reply = await this.ask(`s:${idKey(eventId)}`, EVENTS_PATTERNS.seatMap, { eventId }, eventsSeatMapReplySchema);
+    const maps = new Map<string, { categoryId: CatalogId; layout: SeatLayout }>();
+    const seen = new Set<string>();
+    for (const category of reply?.categories ?? []) {
+      const layout: SeatLayout = { rows: category.rows, ...(category.blocked ? { blocked: category.blocked } : {}) };
+      const problems = layoutProblems(layout, seen);
+      if (problems.length > 0) {
+        this.logger.warn(`get-seat-map ${idKey(eventId)}: category ${idKey(category.categoryId)}: ${problems.slice(0, 3).join('; ')}`);
+        throw new LockError('EVENTS_UNAVAILABLE');
+      }
+      for (const row of layout.rows) for (const seat of row.seats) seen.add(seat);
+      maps.set(idKey(category.categoryId), { categoryId: category.categoryId, layout });
+    }
+    return maps;
   }
 
   async close(): Promise<void> {
@@ -121,6 +160,12 @@ export class RmqEventsSource implements AvailabilitySource {
   private prune(now: number): void {
     for (const [key, entry] of this.answers) if (entry.expiresAt <= now) this.answers.delete(key);
   }
+}
+
+/** A category the seat maps name becomes reserved: its total is its sellable seats. */
+function withSeats(category: CategoryInfo, seats: Map<string, { layout: SeatLayout }>): CategoryInfo {
+  const map = seats.get(idKey(category.categoryId));
+  return map ? { ...category, totalTickets: sellableSeats(map.layout), seats: map.layout } : category;
 }
 
 function uniqueCategories(reply: NonNullable<EventsCategoriesReply>): CategoryInfo[] {
