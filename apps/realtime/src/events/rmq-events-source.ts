@@ -95,11 +95,17 @@ export class RmqEventsSource implements AvailabilitySource {
 
   /**
    * The event's reserved categories (CONTRACT §6 `get-seat-map`), asked once per event beside the
-   * categories: a category's seats must be known before its first lock, or it would be defined as
-   * general admission. A malformed layout is treated as no answer (`EVENTS_UNAVAILABLE`).
+   * categories: a category's seats must be known before its first lock, or it is defined as general
+   * admission. An Events service that cannot answer it (one without seats: no handler, another
+   * shape, no reply in time) has no reserved categories — said in the log, so locks keep working
+   * with it. A layout that breaks the seat rules is refused (`EVENTS_UNAVAILABLE`).
    */
   private async seatMaps(eventId: CatalogId): Promise<Map<string, { categoryId: CatalogId; layout: SeatLayout }>> {
-    const reply = await this.ask(`s:${idKey(eventId)}`, EVENTS_PATTERNS.seatMap, { eventId }, eventsSeatMapReplySchema);
+    const reply = await this.ask(`s:${idKey(eventId)}`, EVENTS_PATTERNS.seatMap, { eventId }, eventsSeatMapReplySchema).catch((error: unknown) => {
+      if (!(error instanceof LockError)) throw error;
+      this.logger.warn(`get-seat-map ${idKey(eventId)}: no usable answer, so no reserved categories for it`);
+      return null;
+    });
     const maps = new Map<string, { categoryId: CatalogId; layout: SeatLayout }>();
     const seen = new Set<string>();
     for (const category of reply?.categories ?? []) {
