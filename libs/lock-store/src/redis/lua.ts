@@ -19,7 +19,7 @@ import { LOCK } from './lua/lock.js';
 import { withPrelude } from './lua/prelude.js';
 import { RELEASE } from './lua/release.js';
 import { RELEASE_SESSION } from './lua/release-session.js';
-import { SEAT_MAP } from './lua/seat-map.js';
+import { SEAT_LAYOUT, SEAT_MAP } from './lua/seat-map.js';
 import { SET_CATEGORY_TOTAL } from './lua/set-category-total.js';
 import { STATS } from './lua/stats.js';
 import { SWEEP } from './lua/sweep.js';
@@ -48,6 +48,7 @@ export const SCRIPTS = {
   holdSeats: withPrelude(HOLD_SEATS),
   unlockSeats: withPrelude(UNLOCK_SEATS),
   seatMap: withPrelude(SEAT_MAP),
+  seatLayout: withPrelude(SEAT_LAYOUT),
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;

@@ -24,6 +24,7 @@ import {
   type SeatDelta,
   type SeatHoldRequest,
   type SeatMap,
+  type SeatStatus,
   type StoreReply,
   type SweepResult,
   type UnlockRequest,
@@ -75,6 +76,24 @@ interface RawReply extends RawChanges {
 
 type IdType = 'n' | 's';
 
+/** The seat-map script's answer: the seats that are not available, as `[seatId, status, …]`. */
+interface RawSeatStates {
+  eventId: CatalogId;
+  version: number;
+  layout: number;
+  states: string[];
+}
+
+interface RawSeatLayout {
+  layout: number;
+  categories: Array<{ categoryId: CatalogId; rows: Array<{ row: string; seats: string }> }>;
+}
+
+interface SeatLayoutCache {
+  layout: number;
+  categories: Array<{ categoryId: CatalogId; rows: Array<{ row: string; seats: string[] }> }>;
+}
+
 const POLICY_FIELDS = ['lockDurationMs', 'maxLifetimeMs', 'maxActiveLocksPerUser', 'maxTicketsPerLock', 'retentionMs'] as const;
 
 /**
@@ -88,6 +107,8 @@ export class RedisLockStore implements LockStore {
   private readonly header: string[];
   private readonly commands: Record<ScriptName, string>;
   private readonly maxSeats: number;
+  /** Seat layouts by event key, with the layout version they were read at (see {@link seatMap}). */
+  private readonly layouts = new Map<string, SeatLayoutCache>();
   private readonly orphanRule: string;
 
   constructor(options: RedisLockStoreOptions) {
@@ -173,8 +194,46 @@ export class RedisLockStore implements LockStore {
     return this.call('holdSeats', args, (value) => value as LockGranted);
   }
 
+  /**
+   * The seat map: one script reads the seats that are taken (and the event's seat and layout
+   * versions); the layout, which changes only when the catalog redefines it, is read once per layout
+   * version and kept here. So a 100,000-seat map costs Redis the taken seats, not every seat.
+   */
   async seatMap(eventId: CatalogId): Promise<StoreReply<SeatMap>> {
-    return this.call('seatMap', [lookupKey(eventId)], (value) => value as SeatMap);
+    const ek = lookupKey(eventId);
+    for (let attempt = 0; ; attempt++) {
+      const reply = await this.call('seatMap', [ek], (value) => value as RawSeatStates);
+      const layout = await this.layoutOf(ek, reply.value.layout);
+      // A redefinition between the two reads: read again (it cannot keep happening).
+      if (layout.layout !== reply.value.layout && attempt < 3) continue;
+      const taken = new Map<string, SeatStatus>();
+      const states = reply.value.states;
+      for (let i = 0; i < states.length; i += 2) taken.set(states[i] as string, states[i + 1] as SeatStatus);
+      const categories = layout.categories.map((category) => ({
+        categoryId: category.categoryId,
+        rows: category.rows.map((row) => ({ row: row.row, seats: row.seats.map((seatId) => ({ seatId, status: taken.get(seatId) ?? 'available' })) })),
+      }));
+      const { layout: _version, states: _states, ...rest } = reply.value;
+      return { ...reply, value: { ...rest, categories } };
+    }
+  }
+
+  private async layoutOf(ek: string, version: number): Promise<SeatLayoutCache> {
+    const known = this.layouts.get(ek);
+    if (known && known.layout === version) return known;
+    const { value } = await this.call('seatLayout', [ek], (raw) => raw as RawSeatLayout);
+    const layout: SeatLayoutCache = {
+      layout: value.layout,
+      categories: value.categories.map((category) => ({
+        categoryId: category.categoryId,
+        rows: category.rows.map((row) => ({ row: row.row, seats: row.seats.split(' ') })),
+      })),
+    };
+    this.layouts.delete(ek);
+    this.layouts.set(ek, layout);
+    // A few events' layouts at most are read at a time: keep the latest 100.
+    if (this.layouts.size > 100) this.layouts.delete(this.layouts.keys().next().value as string);
+    return layout;
   }
 
   async unlock(request: UnlockRequest): Promise<StoreReply<UnlockResult>> {

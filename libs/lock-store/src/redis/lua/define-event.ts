@@ -56,6 +56,8 @@ local function putLayout(ck, r, layout)
     if not redis.call('HGET', kSeat(ek), id) then redis.call('HSET', kSeat(ek), id, 'b') end
   end
   redis.call('HSET', kCat(r), 'reserved', '1')
+  -- Readers keep the layout by this version (seat-map.ts).
+  redis.call('HINCRBY', kEvent(ek), 'lver', 1)
 end
 -- Names: a reload replaces them, otherwise they only fill a gap; totals: first writer wins.
 if not ensureEvent(ek, eidt, ename) and ename then

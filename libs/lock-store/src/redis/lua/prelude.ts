@@ -253,7 +253,8 @@ end
 local function ensureEvent(ek, eidt, name)
   if redis.call('EXISTS', kEvent(ek)) == 1 then return false end
   redis.call('RPUSH', K_EVENTS, ek)
-  redis.call('HSET', kEvent(ek), 'id', ek, 'idt', eidt)
+  -- sver: the event's seat version (CONTRACT §6), 1 before any seat changed.
+  redis.call('HSET', kEvent(ek), 'id', ek, 'idt', eidt, 'sver', '1')
   if name then redis.call('HSET', kEvent(ek), 'name', name) end
   return true
 end

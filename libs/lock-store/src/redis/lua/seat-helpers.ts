@@ -58,7 +58,6 @@ local function seatDeltas()
   local out = {}
   for _, ek in ipairs(SEATCH_LIST) do
     local ev = SEATCH[ek]
-    redis.call('HSETNX', kEvent(ek), 'sver', '1')
     local v = redis.call('HINCRBY', kEvent(ek), 'sver', 1)
     out[#out + 1] = '{"eventId":' .. JID(ev.eid, ev.eidt) .. ',"fromVersion":' .. I(v - 1) .. ',"version":' .. I(v)
       .. ',"changes":[' .. table.concat(ev.list, ',') .. ']}'
@@ -68,26 +67,36 @@ end
 
 -- A lock's seats go back to available, except those another lock has taken since it fell due.
 local function freeSeats(h, ids)
-  for _, id in ipairs(ids) do
-    if heldBy(redis.call('HGET', kSeat(h.eid), id), h.lockId) then
-      redis.call('HDEL', kSeat(h.eid), id)
+  if #ids == 0 then return end
+  local states = redis.call('HMGET', kSeat(h.eid), unpack(ids))
+  local gone = {}
+  for i, id in ipairs(ids) do
+    if heldBy(states[i], h.lockId) then
+      gone[#gone + 1] = id
       seatChange(h, id, 'available')
     end
   end
+  if #gone > 0 then redis.call('HDEL', kSeat(h.eid), unpack(gone)) end
 end
 local function sellSeats(h)
+  local args = {}
   for _, id in ipairs(words(h.seats)) do
-    redis.call('HSET', kSeat(h.eid), id, 's')
+    args[#args + 1] = id
+    args[#args + 1] = 's'
     seatChange(h, id, 'sold')
   end
+  if #args > 0 then redis.call('HSET', kSeat(h.eid), unpack(args)) end
 end
 -- Marks the seats held by lock h until its expiresAt and appends them to h.seats.
 local function takeSeats(h, ids)
   local state = 'h:' .. h.expiresAt .. ':' .. h.lockId
+  local args = {}
   for _, id in ipairs(ids) do
-    redis.call('HSET', kSeat(h.eid), id, state)
+    args[#args + 1] = id
+    args[#args + 1] = state
     seatChange(h, id, 'held')
   end
+  if #args > 0 then redis.call('HSET', kSeat(h.eid), unpack(args)) end
   local all = words(h.seats)
   for _, id in ipairs(ids) do all[#all + 1] = id end
   h.seats = table.concat(all, ' ')
