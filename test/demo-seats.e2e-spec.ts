@@ -79,9 +79,9 @@ describe('demo page seat map in Chromium', () => {
     await bob.getByTestId('quantity-cinema-1-hall').fill('2');
     await bob.getByTestId('lock-cinema-1-hall').click();
     await bob.waitForSelector('[data-testid="lock-item"]', { timeout: 3000 });
-    await bob.waitForFunction(() => document.querySelectorAll('[data-mine="true"]').length === 2, undefined, { timeout: 3000 });
-    const bobSeats = await bob.locator('[data-mine="true"]').evaluateAll((elements) => elements.map((e) => e.getAttribute('data-testid')));
-    expect(bobSeats).toEqual(['seat-A5', 'seat-A6']);
+    await bob.waitForSelector(seat('A5', '[data-mine="true"]'), { timeout: 3000 });
+    await bob.waitForSelector(seat('A6', '[data-mine="true"]'), { timeout: 3000 });
+    expect(await bob.locator('[data-mine="true"]').count()).toBe(2);
     await alice.waitForSelector(seat('A5', '[data-status="held"][data-mine="false"]'), { timeout: 1000 });
 
     // Alice releases: Bob sees D5/D6 free again.
