@@ -1,9 +1,12 @@
-import type { Availability, SeatMap, SeatStatus } from '#lock-domain';
-import type { Failure, LockNotification, SeatUpdate } from '#contracts';
+import { firstValueFrom } from 'rxjs';
+import type { Availability, Lock, SeatMap, SeatStatus } from '#lock-domain';
+import type { Failure, LockCommandReply, LockNotification, SeatUpdate } from '#contracts';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LockService } from '../apps/realtime/src/locks/lock.service.js';
 import { dropKeys, getJson, startApp, useApp, type TestApp } from './support/app.js';
 import { closeAll, collect, connect, next, ok, request, sleep, type TestSocket } from './support/clients.js';
+import { eventually } from './support/rmq-broker.js';
+import { useRmqApp } from './support/rmq-app.js';
 import { uniqueName } from './support/services.js';
 
 const seatsOf = (row: string, n: number) => Array.from({ length: n }, (_, i) => `${row}${i + 1}`);
@@ -279,5 +282,30 @@ describe('reserved seating on two instances', () => {
     expect(heldNow).toEqual([...new Set([...owner.keys(), ...before])].sort());
     const counts = (await service.eventAvailability('cinema')).find((c) => c.categoryId === 'hall');
     expect(counts).toMatchObject({ lockedTickets: heldNow?.length, availableTickets: 100 - (heldNow?.length ?? 0) });
+  });
+});
+
+describe('reserved seating over RabbitMQ', () => {
+  const t = useRmqApp('rmq-seats', { orders: true, lifecycle: true, catalog: SEAT_CATALOG, env: { RATE_LIMIT_PER_MINUTE: '0' } });
+  const send = <T>(pattern: string, data: unknown): Promise<T> => firstValueFrom(t.orders.client.send<T>(pattern, data));
+
+  it('confirm, release and get of seat locks keep their shape; the owner and the lifecycle events carry seats', async () => {
+    const { socket } = await connect(t.app.socketUrl, { userId: 'rmq-seat-buyer' });
+    const confirmed = next<LockNotification>(socket, 'lock-confirmed');
+    const sold = ok(await request(socket, 'hold-seats', { eventId: 'cinema', seatIds: ['B7', 'B8'] }));
+    const freed = ok(await request(socket, 'hold-seats', { eventId: 'cinema', seatIds: ['X1'] }));
+    expect(await send<LockCommandReply>('confirm-ticket-lock', { lockId: sold.lockId, orderId: 'o-seats' })).toEqual({ success: true, lockId: sold.lockId, status: 'CONFIRMED' });
+    expect(await send<LockCommandReply>('release-ticket-lock', { lockId: freed.lockId })).toEqual({ success: true, lockId: freed.lockId, status: 'RELEASED' });
+    expect(await send<Lock>('get-ticket-lock', { lockId: sold.lockId })).toMatchObject({ status: 'CONFIRMED', quantity: 2, seats: ['B7', 'B8'] });
+    // The socket that asked for the hold is not the one that confirmed it: it hears about it.
+    expect(await confirmed).toMatchObject({ lockId: sold.lockId, status: 'CONFIRMED', seats: ['B7', 'B8'] });
+    const of = (lockId: string) => t.lifecycle.filter((event) => event.body.data.lockId === lockId);
+    await eventually(() => of(sold.lockId).length === 2 && of(freed.lockId).length === 2, 'the lifecycle events of both seat locks');
+    expect(of(sold.lockId).map((event) => [event.routingKey, event.body.data.seats])).toEqual([
+      ['ticket-lock.created', ['B7', 'B8']],
+      ['ticket-lock.confirmed', ['B7', 'B8']],
+    ]);
+    expect(of(freed.lockId).map((event) => event.routingKey)).toEqual(['ticket-lock.created', 'ticket-lock.released']);
+    expect(taken(await seatMap(socket)).filter((s) => s.startsWith('B') || s.startsWith('X'))).toEqual(['B7:sold', 'B8:sold']);
   });
 });
