@@ -20,9 +20,19 @@ const CATALOG: Record<string, Array<{ categoryId: string | number; name?: string
   ],
 };
 
+/** An Events service answering with the original platform's TicketCategory entities (CONTRACT §9). */
+const ENTITY_ROWS = [
+  { id: 31, categoryName: 'Gold', price: '120.00', totalSeats: 10, reservedSeats: 4, availableSeats: 6, isActive: true, eventId: 3 },
+  { id: 32, categoryName: 'Silver', price: '60.00', totalSeats: 20, reservedSeats: 0, availableSeats: 20, isActive: true, eventId: 3 },
+];
+
 function answer(pattern: string, data: Record<string, unknown>): unknown {
   const eventId = String(data.eventId);
   if (eventId === 'silent') return NO_REPLY;
+  if (eventId === 'evt-entities') {
+    if (pattern === 'get-ticket-categories') return ENTITY_ROWS;
+    return ENTITY_ROWS.find((row) => String(row.id) === String(data.categoryId)) ?? null;
+  }
   const categories = CATALOG[eventId];
   if (pattern === 'get-seat-map') return categories ? { eventId: data.eventId, categories: [] } : null;
   if (pattern === 'get-ticket-categories') return categories ? categories.map((c) => ({ ...c, availableTickets: c.totalTickets })) : null;
@@ -138,5 +148,21 @@ describe('RabbitMQ: the Events service as availability source', () => {
     // Its categories are known now: locking one asks nothing more.
     ok(await request(socket, 'lock-tickets', { eventId: 'evt-room', categoryId: 'back', quantity: 3 }));
     expect(availabilityAsked('evt-room')).toBe(0);
+  });
+
+  it('accepts the original events-service\'s entity shape: reservedSeats are sold', async () => {
+    const { socket } = await connect(app.socketUrl, { userId: 'entities' });
+    const joined = ok(await request(socket, 'join-event-room', { eventId: 'evt-entities' }));
+    expect(joined.availability.map((a) => [a.categoryId, a.soldTickets, a.availableTickets])).toEqual([
+      [31, 4, 6],
+      [32, 0, 20],
+    ]);
+    const lock = ok(await request(socket, 'lock-tickets', { eventId: 'evt-entities', categoryId: 31, quantity: 2 }));
+    expect(lock).toMatchObject({ categoryId: 31, quantity: 2, availableTickets: 4 });
+    const room = ok(await request(socket, 'join-event-room', { eventId: 'evt-entities' }));
+    expect(room.availability.map((a) => [a.categoryId, a.totalTickets, a.soldTickets, a.lockedTickets, a.availableTickets])).toEqual([
+      [31, 10, 4, 2, 4],
+      [32, 20, 0, 0, 20],
+    ]);
   });
 });

@@ -24,6 +24,7 @@ export async function createApp(config: AppConfig): Promise<INestApplication> {
   if (config.rabbitmqUrl) app.connectMicroservice({ strategy: app.get(RealtimeRmqServer) });
   await app.listen(config.port);
   const log = new Logger('Bootstrap');
+  for (const warning of config.warnings) log.warn(warning);
   log.log(`realtime service listening on :${config.port} (Socket.IO namespace /realtime)`);
   if (config.rabbitmqUrl) await startTransport(app, config, log);
   if (!config.rabbitmqUrl) log.warn('RABBITMQ_URL is not set: running without the RabbitMQ transport');

@@ -22,7 +22,10 @@ export interface AppConfig {
   realtimeQueue: string;
   eventsQueue: string;
   lockEventsExchange: string;
-  eventsSource: 'catalog' | 'rabbitmq';
+  /** `catalog` (file), `rabbitmq` (Events service on `EVENTS_QUEUE`) or `tcp` (the original events-service, `EVENTS_TCP_URL`). */
+  eventsSource: 'catalog' | 'rabbitmq' | 'tcp';
+  /** `EVENTS_TCP_URL` (`tcp://host:port`): the Events service over Nest TCP; set → `EVENTS_SOURCE=tcp`. */
+  eventsTcp?: { host: string; port: number };
   catalogFile: string;
   eventsTimeoutMs: number;
   lock: LockPolicy;
@@ -35,6 +38,8 @@ export interface AppConfig {
   jwt: { secret?: string; publicKey?: string };
   allowAnonymous: boolean;
   logLevel: LogLevel;
+  /** Accepted but doubtful settings (e.g. a short `JWT_SECRET` outside production), logged at start-up. */
+  warnings: string[];
 }
 
 /** DI token under which the parsed {@link AppConfig} is provided. */

@@ -48,6 +48,8 @@ describe('loadConfig', () => {
     ['LOG_LEVEL', 'loud'],
     ['EVENTS_SOURCE', 'kafka'],
     ['REALTIME_QUEUE', 'bad queue name'],
+    ['EVENTS_TCP_URL', 'http://127.0.0.1:8879'],
+    ['EVENTS_TCP_URL', 'tcp://127.0.0.1'],
   ])('stops on a bad %s and names it', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^${name}`));
@@ -76,6 +78,23 @@ describe('loadConfig', () => {
   it('EVENTS_SOURCE defaults to rabbitmq when RabbitMQ is configured, and rabbitmq needs it', () => {
     expect(loadConfig({ RABBITMQ_URL: 'amqp://localhost' }).eventsSource).toBe('rabbitmq');
     expect(() => loadConfig({ EVENTS_SOURCE: 'rabbitmq' })).toThrow(/^EVENTS_SOURCE/);
+  });
+
+  it('EVENTS_TCP_URL selects the original events-service over Nest TCP', () => {
+    const c = loadConfig({ EVENTS_TCP_URL: 'tcp://127.0.0.1:8879', RABBITMQ_URL: 'amqp://localhost' });
+    expect(c.eventsSource).toBe('tcp');
+    expect(c.eventsTcp).toEqual({ host: '127.0.0.1', port: 8879 });
+    expect(loadConfig({ EVENTS_TCP_URL: 'tcp://[::1]:9000' }).eventsTcp).toEqual({ host: '::1', port: 9000 });
+    expect(() => loadConfig({ EVENTS_SOURCE: 'tcp' })).toThrow(/^EVENTS_SOURCE/);
+  });
+
+  it('a JWT_SECRET under 16 characters: refused in production, accepted with a warning otherwise', () => {
+    const prod = { NODE_ENV: 'production', REDIS_URL: 'redis://r', WEBSOCKET_CORS_ORIGIN: 'https://shop.example' };
+    expect(() => loadConfig({ ...prod, JWT_SECRET: 'short-secret' })).toThrow(/^JWT_SECRET.*16/);
+    expect(loadConfig({ ...prod, JWT_SECRET: 'a-long-enough-secret' }).warnings).toEqual([]);
+    const dev = loadConfig({ JWT_SECRET: 'short-secret' });
+    expect(dev.jwt.secret).toBe('short-secret');
+    expect(dev.warnings).toEqual([expect.stringMatching(/^JWT_SECRET .*16/)]);
   });
 
   it('refuses a lifetime shorter than the lock duration', () => {

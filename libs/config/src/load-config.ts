@@ -35,6 +35,22 @@ const url = (protocols: string[]) =>
       return false;
     }
   }, `expected a ${protocols.join(' or ')}// URL`);
+/** `tcp://host:port`, as a Nest TCP client's options. */
+const tcpUrl = z.string().transform((v, ctx) => {
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(v);
+  } catch {
+    parsed = undefined;
+  }
+  const port = Number(parsed?.port);
+  if (!parsed || parsed.protocol !== 'tcp:' || !parsed.hostname || !Number.isInteger(port) || port < 1 || port > 65535) {
+    ctx.addIssue({ code: 'custom', message: 'expected tcp://host:port' });
+    return z.NEVER;
+  }
+  // URL keeps IPv6 brackets; net.connect wants the bare address.
+  return { host: parsed.hostname.replace(/^\[(.*)\]$/, '$1'), port };
+});
 const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
 /**
@@ -53,8 +69,11 @@ export function loadConfig(env: Env): AppConfig {
   if (publicKey !== undefined && !publicKey.includes('-----BEGIN')) {
     throw new ConfigError('JWT_PUBLIC_KEY is invalid: expected a PEM public key (-----BEGIN PUBLIC KEY-----)');
   }
+  const warnings: string[] = [];
+  // The original platform ran with short secrets: a development setup keeps working, production does not.
   if (secret !== undefined && secret.length < 16) {
-    throw new ConfigError('JWT_SECRET is invalid: use at least 16 characters');
+    if (production) throw new ConfigError('JWT_SECRET is invalid: use at least 16 characters when NODE_ENV=production');
+    warnings.push('JWT_SECRET is shorter than 16 characters: accepted outside production only; use a longer secret');
   }
   const hasJwtKey = secret !== undefined || publicKey !== undefined;
 
@@ -70,9 +89,13 @@ export function loadConfig(env: Env): AppConfig {
     throw new ConfigError('WEBSOCKET_CORS_ORIGIN is invalid: expected "*" or a comma-separated list of origins');
   }
 
-  const eventsSource = read(env, 'EVENTS_SOURCE', z.enum(['catalog', 'rabbitmq']), rabbitmqUrl ? 'rabbitmq' : 'catalog');
+  const eventsTcp = read<{ host: string; port: number } | undefined>(env, 'EVENTS_TCP_URL', tcpUrl, undefined);
+  const eventsSource = read(env, 'EVENTS_SOURCE', z.enum(['catalog', 'rabbitmq', 'tcp']), eventsTcp ? 'tcp' : rabbitmqUrl ? 'rabbitmq' : 'catalog');
   if (eventsSource === 'rabbitmq' && !rabbitmqUrl) {
     throw new ConfigError('EVENTS_SOURCE is invalid: "rabbitmq" needs RABBITMQ_URL');
+  }
+  if (eventsSource === 'tcp' && !eventsTcp) {
+    throw new ConfigError('EVENTS_SOURCE is invalid: "tcp" needs EVENTS_TCP_URL');
   }
 
   const allowAnonymous = read(env, 'WS_ALLOW_ANONYMOUS', bool, !hasJwtKey && !production);
@@ -111,7 +134,9 @@ export function loadConfig(env: Env): AppConfig {
     jwt: { ...(secret ? { secret } : {}), ...(publicKey ? { publicKey } : {}) },
     allowAnonymous,
     logLevel: read<LogLevel>(env, 'LOG_LEVEL', logLevel, 'info'),
+    warnings,
   };
+  if (eventsTcp) config.eventsTcp = eventsTcp;
   if (redisUrl) config.redisUrl = redisUrl;
   if (rabbitmqUrl) config.rabbitmqUrl = rabbitmqUrl;
   return config;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { CatalogId, ErrorCode, Lock, LockStatus } from '#lock-domain';
 import { catalogIdSchema as catalogId, checkWith, fieldError as required, isPlainObject, lockIdSchema as lockId, type PayloadCheck } from './schema-parts.js';
-import { RESPONSE_EVENTS } from './socket-events.js';
+import { RESPONSE_EVENTS, type OrderNotice } from './socket-events.js';
 
 /**
  * The RabbitMQ side of the contract (CONTRACT §4), in the NestJS RMQ transport format
@@ -21,6 +21,13 @@ export const RMQ_PATTERNS = {
   notifyUser: 'notify-user',
   broadcastEvent: 'broadcast-event',
   inventoryChanged: 'inventory-changed',
+  // The original platform's patterns (CONTRACT §9), so its orders-service works unchanged.
+  /** `{ lockId, userId? }` → a bare boolean. */
+  originalConfirmLock: 'confirm-lock',
+  orderCompleted: 'order-completed',
+  orderCancelled: 'order-cancelled',
+  /** → the `/stats` body. */
+  realtimeStats: 'get-realtime-stats',
 } as const;
 
 export type RmqPattern = (typeof RMQ_PATTERNS)[keyof typeof RMQ_PATTERNS];
@@ -84,6 +91,10 @@ export const RESERVED_SOCKET_EVENTS: ReadonlySet<string> = new Set([
   'lock-expired',
   'lock-released',
   'lock-confirmed',
+  'joined-event-room',
+  'left-event-room',
+  'order-completed',
+  'order-cancelled',
   ...Object.values(RESPONSE_EVENTS),
 ]);
 
@@ -99,6 +110,16 @@ const totalTickets = z
   .min(0, 'must be a non-negative integer')
   .max(100_000_000, 'must be at most 100000000');
 
+/** An order as the original orders-service numbers it: echoed to the buyer in the form it came. */
+const ORDER_REF_RULE = 'must be a string of 1-128 characters or a non-negative integer';
+const orderRef = z.union([text(128), z.int({ error: ORDER_REF_RULE }).min(0, ORDER_REF_RULE)], { error: required(ORDER_REF_RULE) });
+const orderQuantity = z.int({ error: required('must be a positive integer') }).min(1, 'must be a positive integer').max(100_000_000, 'must be at most 100000000');
+const orderEvent = () =>
+  message(
+    { orderId: orderRef, eventId: catalogId, categoryId: catalogId, quantity: orderQuantity, userId },
+    '{ orderId, eventId, categoryId, quantity, userId }',
+  );
+
 function message<Shape extends z.ZodRawShape>(shape: Shape, hint: string) {
   return z.custom<Record<string, unknown>>(isPlainObject, { error: `data must be an object ${hint}` }).pipe(z.object(shape));
 }
@@ -111,6 +132,11 @@ export const RMQ_PAYLOAD_SCHEMAS = {
   [RMQ_PATTERNS.notifyUser]: message({ userId, type: socketEventName, payload: z.unknown() }, '{ userId, type, payload }'),
   [RMQ_PATTERNS.broadcastEvent]: message({ eventId: catalogId, type: socketEventName, payload: z.unknown() }, '{ eventId, type, payload }'),
   [RMQ_PATTERNS.inventoryChanged]: message({ eventId: catalogId, categoryId: catalogId, totalTickets }, '{ eventId, categoryId, totalTickets }'),
+  [RMQ_PATTERNS.originalConfirmLock]: message({ lockId, userId: userId.optional() }, '{ lockId, userId? }'),
+  [RMQ_PATTERNS.orderCompleted]: orderEvent(),
+  [RMQ_PATTERNS.orderCancelled]: orderEvent(),
+  // The original asks with no data (or anything): nothing to check.
+  [RMQ_PATTERNS.realtimeStats]: z.unknown(),
 } as const;
 
 export type RmqPayloads = { [P in RmqPattern]: z.output<(typeof RMQ_PAYLOAD_SCHEMAS)[P]> };
@@ -121,6 +147,11 @@ export type GetLockMessage = RmqPayloads['get-ticket-lock'];
 export type NotifyUserMessage = RmqPayloads['notify-user'];
 export type BroadcastEventMessage = RmqPayloads['broadcast-event'];
 export type InventoryChangedMessage = RmqPayloads['inventory-changed'];
+export type OriginalConfirmLockMessage = RmqPayloads['confirm-lock'];
+export type OrderEventMessage = RmqPayloads['order-completed'];
+
+/** Pushed to the buyer's sockets on `order-completed` / `order-cancelled` (the original's payload). */
+export type OrderNotification = OrderNotice;
 
 /** Validates one message's `data`; a failure names every offending field. */
 export function checkRmqPayload<P extends RmqPattern>(pattern: P, data: unknown): PayloadCheck<RmqPayloads[P]> {
@@ -144,15 +175,39 @@ const eventsCount = z.int().min(0).max(100_000_000);
 // A display name is cosmetic: a bad one is dropped rather than failing the whole answer.
 const displayName = z.string().min(1).max(200).optional().catch(undefined);
 
-/** `get-ticket-availability` → this, or `null` when there is no such event or category. */
-export const eventsAvailabilityReplySchema = z
-  .object({ eventId: catalogId.optional(), categoryId: catalogId, name: displayName, totalTickets: eventsCount, availableTickets: eventsCount.optional() })
-  .nullable();
+/** This service's own Events contract: `{ categoryId, name?, totalTickets, availableTickets? }`. */
+const contractCategory = z.object({ categoryId: catalogId, name: displayName, totalTickets: eventsCount, availableTickets: eventsCount.optional() });
 
-/** `get-ticket-categories` → this, or `null` when there is no such event. */
-export const eventsCategoriesReplySchema = z
-  .array(z.object({ categoryId: catalogId, name: displayName, totalTickets: eventsCount, availableTickets: eventsCount.optional() }))
-  .nullable();
+/**
+ * The original events-service's TicketCategory entity: `{ id, categoryName, totalSeats, reservedSeats,
+ * availableSeats, price, … }`. It is the sales ledger: `reservedSeats` are sold tickets.
+ */
+const entityCategory = z
+  .object({
+    id: catalogId,
+    categoryName: displayName,
+    totalSeats: eventsCount,
+    reservedSeats: eventsCount.optional(),
+    availableSeats: eventsCount.optional().catch(undefined),
+    isActive: z.boolean().optional().catch(undefined),
+  })
+  .transform((c) => ({
+    categoryId: c.id,
+    ...(c.categoryName === undefined ? {} : { name: c.categoryName }),
+    totalTickets: c.totalSeats,
+    ...(c.availableSeats === undefined ? {} : { availableTickets: c.availableSeats }),
+    ...(c.reservedSeats === undefined ? {} : { soldTickets: c.reservedSeats }),
+    ...(c.isActive === false ? { inactive: true as const } : {}),
+  }));
+
+/** A category in either shape, normalised to ours (`soldTickets` only when the Events service is a ledger). */
+const eventsCategory = z.union([contractCategory, entityCategory]);
+
+/** `get-ticket-availability` → this (either shape), or `null` when there is no such event or category. */
+export const eventsAvailabilityReplySchema = z.intersection(z.object({ eventId: catalogId.optional() }), eventsCategory).nullable();
+
+/** `get-ticket-categories` → this (either shape), or `null` when there is no such event. */
+export const eventsCategoriesReplySchema = z.array(eventsCategory).nullable();
 
 /**
  * `get-seat-map` → this (`categories: []` when the event has no reserved category), or `null` when

@@ -44,6 +44,8 @@ export interface LockTicketsResult {
   status: LockStatus;
   expiresAt: string;
   expiresInSeconds: number;
+  /** The category's available count right after this lock (now, for a replayed `requestId`). */
+  availableTickets: number;
   /** On a reserved category: the seats best available picked. */
   seats?: string[];
 }
@@ -113,13 +115,32 @@ export type ClientToServerEvents = {
   [E in RequestEvent]: (payload: RequestPayloads[E], ack?: AnswerCallback<E>) => void;
 };
 
-/** `{ sessionId, userId, serverTime }`, emitted once the connection is accepted. */
+/** `{ success: true, sessionId, userId, serverTime, message }`, emitted once the connection is accepted. */
 export interface ConnectedPayload {
+  success: true;
   /** The socket id; locks taken on this socket belong to this session. */
   sessionId: string;
   userId: string;
   /** ISO 8601. */
   serverTime: string;
+  /** For people (the original platform sent one). */
+  message: string;
+}
+
+/** `joined-event-room` / `left-event-room`, besides the answer: what the original platform's frontend waits for. */
+export interface RoomNotice {
+  success: true;
+  eventId: CatalogId;
+  message: string;
+}
+
+/** `order-completed` / `order-cancelled` to the buyer's sockets (RabbitMQ from the original orders-service). */
+export interface OrderNotice {
+  orderId: string | number;
+  eventId: CatalogId;
+  categoryId: CatalogId;
+  quantity: number;
+  message: string;
 }
 
 /** A lock of the user reached a terminal state (`lock-expired`, `lock-released`, `lock-confirmed`). */
@@ -164,6 +185,10 @@ type ResponseEvents = {
  */
 export type ServerToClientEvents = ResponseEvents & {
   connected: (payload: ConnectedPayload) => void;
+  'joined-event-room': (notice: RoomNotice) => void;
+  'left-event-room': (notice: RoomNotice) => void;
+  'order-completed': (notice: OrderNotice) => void;
+  'order-cancelled': (notice: OrderNotice) => void;
   /** To room `event:<eventId>`, coalesced per category (at most one per `BROADCAST_INTERVAL_MS`). */
   'availability-update': (availability: Availability) => void;
   /** To room `event:<eventId>`, coalesced per event (at most one per `BROADCAST_INTERVAL_MS`). */

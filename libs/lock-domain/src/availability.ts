@@ -30,6 +30,11 @@ export interface CategoryInfo {
   seats?: SeatLayout;
   /** Set by `LockStore.events()` on reserved categories (the layout itself is read with `seatMap`). */
   reserved?: true;
+  /**
+   * Sold tickets according to an Events service that is the sales ledger (the original
+   * events-service's `reservedSeats`); absent when this service counts sales itself.
+   */
+  soldTickets?: number;
 }
 
 export interface EventInfo {

@@ -113,6 +113,21 @@ export interface LockStats {
   locksByStatus: { active: number; expired: number; confirmed: number; released: number };
 }
 
+/** A category's figures read from an Events service that is the sales ledger (the original events-service). */
+export interface LedgerReading {
+  totalTickets: number;
+  /** Tickets the ledger counts as sold (the original's `reservedSeats`). */
+  soldTickets: number;
+}
+
+/** The order a ledger reading follows (`order-completed`): it settles one of our confirms. */
+export interface LedgerSettlement {
+  /** Remembered for the retention period: a redelivered order settles nothing twice. */
+  orderKey: string;
+  userId: string;
+  quantity: number;
+}
+
 export interface SweepResult {
   /** Locks this call turned EXPIRED (each lock is handed out by exactly one sweeper). */
   expired: number;
@@ -133,7 +148,9 @@ export interface LockStore {
   /**
    * Defines an event's categories. `replaceTotals` overwrites the total of categories already
    * known (catalog reload, `inventory-changed`); otherwise known totals are kept (first writer
-   * wins, so concurrent instances agree). Answers the event's availability.
+   * wins, so concurrent instances agree). A category created with `soldTickets` (a ledger's
+   * figure) starts with that many sold and follows the ledger (see {@link followLedger}).
+   * Answers the event's availability.
    */
   defineEvent(event: EventInfo, options: { replaceTotals: boolean }): Promise<StoreReply<Availability[]>>;
 
@@ -190,6 +207,18 @@ export interface LockStore {
 
   /** Changes a category's total (Events' `inventory-changed`), defining it if new. */
   setCategoryTotal(eventId: CatalogId, categoryId: CatalogId, totalTickets: number): Promise<StoreReply<Availability>>;
+
+  /**
+   * Makes a category follow its sales ledger (CONTRACT §9): `total = reading.totalTickets`,
+   * `sold = reading.soldTickets + pending`, where *pending* are the tickets of locks this store
+   * confirmed for the category that the ledger does not show yet (confirmed since the category
+   * follows a ledger, not yet settled by their order, and within the retention period). `settle`
+   * (an `order-completed` now in the ledger) takes that order's lock out of pending: the oldest of
+   * the user's pending locks with that quantity, else the user's oldest; nothing when none or when
+   * `orderKey` was settled already. The version rises with every reading (each one is pushed).
+   * Unknown category → `EVENT_NOT_FOUND` / `CATEGORY_NOT_FOUND`.
+   */
+  followLedger(eventId: CatalogId, categoryId: CatalogId, reading: LedgerReading, settle?: LedgerSettlement): Promise<StoreReply<Availability>>;
 
   /**
    * Records up to `limit` locks past their `expiresAt` as EXPIRED (handing them out through

@@ -14,6 +14,13 @@ export interface AvailabilitySource {
   fetchEvent(eventId: CatalogId): Promise<EventInfo | null>;
   /** One category, or null when there is no such category (or event). */
   fetchCategory(eventId: CatalogId, categoryId: CatalogId): Promise<CategoryInfo | null>;
+  /**
+   * One category read afresh (no cached answer), after an order changed it (`order-completed`,
+   * `order-cancelled`) or its size changed (`inventory-changed`). Absent: fetchCategory serves.
+   */
+  refetchCategory?(eventId: CatalogId, categoryId: CatalogId): Promise<CategoryInfo | null>;
+  /** Whether the Events service is the sales ledger for this event (its answers carry sold counts). */
+  isLedger?(eventId: CatalogId): boolean;
   /** Whether fetchEvent/fetchCategory can learn anything the start-up did not define. */
   readonly lazy: boolean;
   /** Releases connections (the RabbitMQ client), at shutdown. */

@@ -6,6 +6,7 @@ import { LockStoreModule } from '../locks/lock-store.module.js';
 import { AVAILABILITY_SOURCE, type AvailabilitySource } from './availability-source.js';
 import { CatalogSource } from './catalog-source.js';
 import { RmqEventsSource } from './rmq-events-source.js';
+import { TcpEventsSource } from './tcp-events-source.js';
 
 /** Binds the {@link AvailabilitySource} chosen by `EVENTS_SOURCE` and defines its events at start-up. */
 @Module({
@@ -15,6 +16,9 @@ import { RmqEventsSource } from './rmq-events-source.js';
       provide: AVAILABILITY_SOURCE,
       inject: [APP_CONFIG],
       useFactory: async (config: AppConfig): Promise<AvailabilitySource> => {
+        if (config.eventsSource === 'tcp' && config.eventsTcp) {
+          return new TcpEventsSource({ ...config.eventsTcp, timeoutMs: config.eventsTimeoutMs });
+        }
         if (config.eventsSource === 'rabbitmq' && config.rabbitmqUrl) {
           return new RmqEventsSource({ url: config.rabbitmqUrl, queue: config.eventsQueue, timeoutMs: config.eventsTimeoutMs });
         }
@@ -39,6 +43,9 @@ export class EventsSourceModule implements OnApplicationBootstrap, OnApplication
     for (const event of events) await this.store.defineEvent(event, { replaceTotals: true });
     if (!this.source.lazy) {
       this.logger.log(`catalog ${this.config.catalogFile}: ${events.length} event(s) defined`);
+    } else if (this.config.eventsTcp && this.config.eventsSource === 'tcp') {
+      const { host, port } = this.config.eventsTcp;
+      this.logger.log(`events and categories come from the Events service over Nest TCP at ${host}:${port}, asked once each`);
     } else {
       this.logger.log(`events and categories come from the Events service on queue ${this.config.eventsQueue}, asked once each`);
     }

@@ -10,6 +10,7 @@ import {
   type OnGatewayInit,
 } from '@nestjs/websockets';
 import { eventRoom, userRoom } from '#contracts';
+import { idKey } from '#lock-domain';
 import { LockService } from '../locks/lock.service.js';
 import { Metrics } from '../observability/metrics.js';
 import { DisconnectGrace } from './disconnect-grace.js';
@@ -54,7 +55,7 @@ export class RealtimeGateway implements OnGatewayInit<RealtimeNamespace>, OnGate
       this.limiter.track?.(userId);
     }
     const greet = () => {
-      socket.emit('connected', { sessionId: socket.id, userId, serverTime: new Date().toISOString() });
+      socket.emit('connected', { success: true, sessionId: socket.id, userId, serverTime: new Date().toISOString(), message: 'Connected to realtime service' });
     };
     // The user room carries owner notifications to every tab; join it before saying hello.
     const joined = socket.join(userRoom(userId));
@@ -79,13 +80,14 @@ export class RealtimeGateway implements OnGatewayInit<RealtimeNamespace>, OnGate
       const room = eventRoom(eventId);
       // Joined before the snapshot is read, so no update can fall between the two (versions order them).
       await socket.join(room);
-      try {
-        const availability = await this.locks.eventAvailability(eventId);
-        return { eventId: availability[0]?.eventId ?? eventId, room, availability };
-      } catch (error) {
+      const availability = await this.locks.eventAvailability(eventId).catch(async (error: unknown) => {
         await socket.leave(room);
         throw error;
-      }
+      });
+      const id = availability[0]?.eventId ?? eventId;
+      // The original platform's frontend waits for this rather than for the answer (CONTRACT §9).
+      socket.emit('joined-event-room', { success: true, eventId: id, message: `Joined event ${idKey(id)} room` });
+      return { eventId: id, room, availability };
     });
   }
 
@@ -93,6 +95,7 @@ export class RealtimeGateway implements OnGatewayInit<RealtimeNamespace>, OnGate
   leaveEventRoom(@ConnectedSocket() socket: RealtimeSocket, @MessageBody() data: unknown, @Ack() ack: unknown): Promise<void> {
     return this.responder.answer(socket, 'leave-event-room', data, ack, async ({ eventId }) => {
       await socket.leave(eventRoom(eventId));
+      socket.emit('left-event-room', { success: true, eventId, message: `Left event ${idKey(eventId)} room` });
       return { eventId };
     });
   }
@@ -111,7 +114,7 @@ export class RealtimeGateway implements OnGatewayInit<RealtimeNamespace>, OnGate
         ...(requestId === undefined ? {} : { requestId }),
       });
       if (socket.disconnected) this.grace.onDisconnect(socket);
-      const { lockId, status, expiresAt, expiresInSeconds } = lock;
+      const { lockId, status, expiresAt, expiresInSeconds, availableTickets } = lock;
       return {
         lockId,
         eventId: lock.eventId,
@@ -120,6 +123,7 @@ export class RealtimeGateway implements OnGatewayInit<RealtimeNamespace>, OnGate
         status,
         expiresAt,
         expiresInSeconds,
+        availableTickets,
         // Best available on a reserved category: the seats it picked.
         ...(lock.seats === undefined ? {} : { seats: lock.seats }),
       };

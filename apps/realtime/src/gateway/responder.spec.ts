@@ -21,6 +21,7 @@ const RESULT = {
   status: 'ACTIVE' as const,
   expiresAt: '2030-01-01T00:00:00.000Z',
   expiresInSeconds: 300,
+  availableTickets: 7,
 };
 
 // The per-request debug line is not under test here; it would only fill the test output.

@@ -4,10 +4,13 @@ import { LocksModule } from '../locks/locks.module.js';
 import { EventsController } from './events.controller.js';
 import { MetricsController } from './metrics.controller.js';
 import { StatsController } from './stats.controller.js';
+import { StatsService } from './stats.service.js';
 
 /** The HTTP read side on the Socket.IO port: `/stats`, `/events`, `/events/:eventId/availability`, `/metrics`. */
 @Module({
   imports: [LocksModule, GatewayModule],
   controllers: [StatsController, EventsController, MetricsController],
+  providers: [StatsService],
+  exports: [StatsService],
 })
 export class HttpApiModule {}

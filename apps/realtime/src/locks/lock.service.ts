@@ -13,6 +13,7 @@ import {
   type LockSelector,
   type LockStats,
   type LockStore,
+  type LedgerSettlement,
   type SeatHoldRequest,
   type SeatMap,
   type StoreReply,
@@ -42,11 +43,18 @@ export class LockService {
     private readonly expiry: ExpiryTimer,
   ) {}
 
-  async lock(request: LockRequest): Promise<Lock> {
+  /** The lock, with its category's available count right after it (CONTRACT §2 `availableTickets`). */
+  async lock(request: LockRequest): Promise<Lock & { availableTickets: number }> {
     const reply = await this.withKnownCategory(request.eventId, request.categoryId, () => this.call(() => this.store.lock(request)));
     this.changes.publish(reply);
     if (!reply.value.replayed) this.expiry.expect(reply.value.lock.expiresAt, reply.now);
-    return toLock(reply.value.lock, reply.now);
+    const lock = toLock(reply.value.lock, reply.now);
+    const counted = reply.availability.find((a) => idKey(a.categoryId) === idKey(lock.categoryId));
+    // A replayed requestId changed nothing, so its reply carries no counts: read them (replays are rare).
+    const availableTickets = counted
+      ? counted.availableTickets
+      : ((await this.store.availability(lock.eventId, [lock.categoryId])).value[0]?.availableTickets ?? 0);
+    return { ...lock, availableTickets };
   }
 
   /** Named seats of a reserved category, all or nothing (CONTRACT §6 `hold-seats`). */
@@ -96,6 +104,49 @@ export class LockService {
     return toLock(reply.value, reply.now);
   }
 
+  /**
+   * The original platform's `confirm-lock`: true when the lock is CONFIRMED now (a repeat included)
+   * and, with `userId`, is that user's. A lock's owner never changes, so reading it first and then
+   * confirming cannot confirm another user's lock. Refusals answer false (the store refused).
+   */
+  async confirmOwned(lockId: string, userId?: string): Promise<boolean> {
+    const lock = await this.get(lockId);
+    if (!lock || (userId !== undefined && lock.userId !== userId)) return false;
+    try {
+      return (await this.confirm(lockId)).status === 'CONFIRMED';
+    } catch (error) {
+      if (error instanceof LockError) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Reads a category afresh from the availability source after an order changed it and pushes its
+   * counts. When the source is the sales ledger (it gives `soldTickets`) the store follows it (see
+   * `LockStore.followLedger`; `settle` names the completed order); otherwise only the total is
+   * taken, sales being counted here. Unknown to the source: nothing to update (null).
+   */
+  async refreshCategory(eventId: CatalogId, categoryId: CatalogId, settle?: LedgerSettlement): Promise<Availability | null> {
+    const category = this.source.refetchCategory
+      ? await this.source.refetchCategory(eventId, categoryId)
+      : await this.source.fetchCategory(eventId, categoryId);
+    if (!category) return null;
+    if (category.soldTickets === undefined) return this.setCategoryTotal(eventId, categoryId, category.totalTickets);
+    const reading = { totalTickets: category.totalTickets, soldTickets: category.soldTickets };
+    try {
+      const reply = await this.store.followLedger(eventId, categoryId, reading, settle);
+      this.changes.publish({ ...reply, availability: [reply.value] });
+      return reply.value;
+    } catch (error) {
+      if (!isUnknownCatalogEntry(error)) throw error;
+      // First sight of the category: defined with the ledger's figures (sold included), atomically.
+      const reply = await this.store.defineEvent({ id: eventId, categories: [category] }, { replaceTotals: false });
+      const defined = reply.value.find((a) => idKey(a.categoryId) === idKey(categoryId)) ?? null;
+      this.changes.publish({ ...reply, availability: defined ? [defined] : [] });
+      return defined;
+    }
+  }
+
   async release(lockId: string, reason?: string): Promise<Lock> {
     const reply = await this.call(() => this.store.release(lockId, reason));
     this.changes.publish(reply);
@@ -140,6 +191,21 @@ export class LockService {
     const reply = await this.store.setCategoryTotal(eventId, categoryId, totalTickets);
     this.changes.publish({ ...reply, availability: [reply.value] });
     return reply.value;
+  }
+
+  /**
+   * Events' `inventory-changed`: the new total; when the Events service is the sales ledger, its sold
+   * count is read afresh as well (an unanswered re-read leaves the new total and our counts).
+   */
+  async inventoryChanged(eventId: CatalogId, categoryId: CatalogId, totalTickets: number): Promise<void> {
+    await this.setCategoryTotal(eventId, categoryId, totalTickets);
+    if (!this.source.isLedger?.(eventId)) return;
+    try {
+      await this.refreshCategory(eventId, categoryId);
+    } catch (error) {
+      if (!(error instanceof LockError)) throw error;
+      this.logger.warn(`inventory-changed: sold count of ${idKey(eventId)}/${idKey(categoryId)} not re-read (${error.code})`);
+    }
   }
 
   async stats(): Promise<LockStats> {

@@ -9,12 +9,17 @@ import {
   type AcceptedReply,
   type GetLockReply,
   type LockCommandReply,
+  type OrderEventMessage,
+  type OrderNotification,
   type RmqPattern,
   type RmqPayloads,
 } from '#contracts';
 import { LockService } from '../locks/lock.service.js';
 import { refusal } from '../gateway/answer.js';
 import { RealtimeNamespaceRef } from '../gateway/realtime-namespace.js';
+import { StatsService } from '../http/stats.service.js';
+import type { StatsResponse } from '../http/http-types.js';
+import { errorMessage } from '../common/error-message.js';
 import { DeadLetter, RealtimeRmqContext } from './realtime-rmq.server.js';
 
 type Checked<P extends RmqPattern, Refusal> = { ok: true; data: RmqPayloads[P] } | { ok: false; outcome: Refusal | DeadLetter };
@@ -37,6 +42,7 @@ export class RmqController {
   constructor(
     private readonly locks: LockService,
     private readonly namespace: RealtimeNamespaceRef,
+    private readonly statsService: StatsService,
   ) {}
 
   /** Orders bought the tickets. Confirming a CONFIRMED lock again answers the same. */
@@ -83,11 +89,78 @@ export class RmqController {
     if (!input.ok) return input.outcome;
     const { eventId, categoryId, totalTickets } = input.data;
     try {
-      await this.locks.setCategoryTotal(eventId, categoryId, totalTickets);
+      await this.locks.inventoryChanged(eventId, categoryId, totalTickets);
       return { success: true };
     } catch (error) {
       return this.refused(error, context, refusal);
     }
+  }
+
+  // --- The original platform's patterns (CONTRACT §9) ------------------------------------------------
+
+  /**
+   * The original orders-service confirms with `send('confirm-lock', { lockId, userId })` and treats
+   * any truthy answer as success, so the answer is a bare boolean, never an object: true when the
+   * lock is CONFIRMED now (a repeat included) and is `userId`'s; false for anything else (unknown,
+   * foreign, expired, released, invalid data, or a store fault: Orders waits without a timeout, so a
+   * fault is answered false rather than retried).
+   */
+  @MessagePattern(RMQ_PATTERNS.originalConfirmLock)
+  async originalConfirmLock(@Payload() data: unknown, @Ctx() context: RealtimeRmqContext): Promise<boolean | DeadLetter> {
+    const input = this.check(RMQ_PATTERNS.originalConfirmLock, data, context, () => false);
+    if (!input.ok) return input.outcome;
+    try {
+      return await this.locks.confirmOwned(input.data.lockId, input.data.userId);
+    } catch (error) {
+      this.logger.warn(`confirm-lock ${input.data.lockId} answered false: ${errorMessage(error)}`);
+      return false;
+    }
+  }
+
+  /** An order went through: the buyer's sockets are told, and the category's counts re-read and pushed. */
+  @MessagePattern(RMQ_PATTERNS.orderCompleted)
+  orderCompleted(@Payload() data: unknown, @Ctx() context: RealtimeRmqContext): Promise<AcceptedReply | DeadLetter> {
+    return this.orderEvent(RMQ_PATTERNS.orderCompleted, data, context, 'Your order has been completed successfully!');
+  }
+
+  @MessagePattern(RMQ_PATTERNS.orderCancelled)
+  orderCancelled(@Payload() data: unknown, @Ctx() context: RealtimeRmqContext): Promise<AcceptedReply | DeadLetter> {
+    return this.orderEvent(RMQ_PATTERNS.orderCancelled, data, context, 'Your order has been cancelled. Tickets are now available again.');
+  }
+
+  /** The original's stats request: the `/stats` body. */
+  @MessagePattern(RMQ_PATTERNS.realtimeStats)
+  realtimeStats(): Promise<StatsResponse> {
+    return this.statsService.stats();
+  }
+
+  /**
+   * `order-completed` / `order-cancelled`: the push to the buyer first (it needs nothing else), then
+   * the counts. An Events service that does not answer is logged and the message acked: the counts
+   * stay ours (a completed order's tickets were counted at confirm) until the next re-read. A store
+   * fault is retried like any other, which may push the notice again (at-least-once, as notify-user);
+   * the ledger settlement itself is once per `orderId`.
+   */
+  private async orderEvent(
+    pattern: typeof RMQ_PATTERNS.orderCompleted | typeof RMQ_PATTERNS.orderCancelled,
+    data: unknown,
+    context: RealtimeRmqContext,
+    message: string,
+  ): Promise<AcceptedReply | DeadLetter> {
+    const input = this.check(pattern, data, context, invalid);
+    if (!input.ok) return input.outcome;
+    const order: OrderEventMessage = input.data;
+    const notice: OrderNotification = { orderId: order.orderId, eventId: order.eventId, categoryId: order.categoryId, quantity: order.quantity, message };
+    this.push(userRoom(order.userId), pattern, notice);
+    const settle =
+      pattern === RMQ_PATTERNS.orderCompleted ? { orderKey: String(order.orderId), userId: order.userId, quantity: order.quantity } : undefined;
+    try {
+      await this.locks.refreshCategory(order.eventId, order.categoryId, settle);
+    } catch (error) {
+      if (!(error instanceof LockError)) throw error;
+      this.logger.warn(`${pattern} ${String(order.orderId)}: counts not re-read (${error.code})`);
+    }
+    return { success: true };
   }
 
   /** An Orders command on one lock: validated, run, answered with the lock's new status or refused. */

@@ -2,6 +2,7 @@ import { Inject, Module, type BeforeApplicationShutdown, type OnApplicationBoots
 import { APP_CONFIG, type AppConfig } from '#config';
 import { GatewayModule } from '../gateway/gateway.module.js';
 import { HealthModule } from '../health/health.module.js';
+import { HttpApiModule } from '../http/http.module.js';
 import { ReadinessService } from '../health/readiness.service.js';
 import { LocksModule } from '../locks/locks.module.js';
 import { LockEventsPublisher } from './lock-events.publisher.js';
@@ -20,7 +21,7 @@ const FAULT_RETRY_MS = 1000;
  * and the lifecycle events publisher.
  */
 @Module({
-  imports: [LocksModule, GatewayModule, HealthModule],
+  imports: [LocksModule, GatewayModule, HealthModule, HttpApiModule],
   controllers: [RmqController],
   providers: [
     {

@@ -4,6 +4,7 @@ import { catalogContract } from './catalog.js';
 import { countsContract } from './counts.js';
 import { expiryContract } from './expiry.js';
 import { contractHarness } from './harness.js';
+import { ledgerContract } from './ledger.js';
 import { lockingContract } from './locking.js';
 import { repeatsContract } from './repeats.js';
 import { seatsContract } from './seats.js';
@@ -28,5 +29,6 @@ export function lockStoreContract(name: string, create: (policy: LockPolicy) => 
     countsContract(harness);
     catalogContract(harness);
     seatsContract(harness);
+    ledgerContract(harness);
   });
 }

@@ -17,6 +17,8 @@ import {
   type CatalogId,
   type ErrorCode,
   type EventInfo,
+  type LedgerReading,
+  type LedgerSettlement,
   type LifecycleEvent,
   type LockGranted,
   type LockPolicy,
@@ -52,6 +54,10 @@ interface Category {
   version: number;
   /** This category's recorded-ACTIVE locks by `expiresAt`. */
   active: IndexedMinHeap;
+  /** Set once the category follows a sales ledger: the ledger's last sold figure. */
+  ledger?: number;
+  /** Confirmed since then, not yet settled by their order: lockId → confirmedAt (see followLedger). */
+  pending?: Map<string, number>;
   /** Reserved categories: row names and seats, rows best first, seats left to right. */
   layout?: { names: string[]; rows: Seat[][] };
 }
@@ -120,6 +126,8 @@ export class InProcessLockStore implements LockStore {
   /** `hold-seats` requestIds: the first answer's lock and what was asked (a retry must ask the same). */
   private readonly seatRequests = new Map<string, { lockId: string; at: number; asked: string }>();
   private readonly requestOrder = new IndexedMinHeap();
+  /** Orders that settled a ledger confirm, per category ref, with when they are forgotten. */
+  private readonly settledOrders = new Map<string, number>();
   private readonly recorded: Record<LockStatus, number> = { ACTIVE: 0, EXPIRED: 0, CONFIRMED: 0, RELEASED: 0 };
   private closed = false;
 
@@ -139,9 +147,12 @@ export class InProcessLockStore implements LockStore {
     const entry = this.ensureEvent(event.id);
     if (event.name !== undefined && (options.replaceTotals || entry.name === undefined)) entry.name = event.name;
     for (const info of event.categories) {
+      if (info.soldTickets !== undefined) checkTotal(info.soldTickets);
+    }
+    for (const info of event.categories) {
       const total = info.seats ? sellableSeats(info.seats) : info.totalTickets;
       const isNew = !entry.categories.has(idKey(info.categoryId));
-      const category = this.putCategory(call, entry, info.categoryId, total, options.replaceTotals);
+      const category = this.putCategory(call, entry, info.categoryId, total, options.replaceTotals, info.soldTickets);
       if (info.name !== undefined && (options.replaceTotals || category.name === undefined)) category.name = info.name;
       if (info.seats && (isNew || options.replaceTotals)) this.putLayout(entry, category, info.seats);
     }
@@ -513,6 +524,45 @@ export class InProcessLockStore implements LockStore {
     return this.finish(call, () => this.availabilityOf(category, call.now));
   }
 
+  async followLedger(eventId: CatalogId, categoryId: CatalogId, reading: LedgerReading, settle?: LedgerSettlement): Promise<StoreReply<Availability>> {
+    const call = this.begin();
+    checkTotal(reading.totalTickets);
+    checkTotal(reading.soldTickets);
+    const event = this.catalog.get(idKey(eventId));
+    if (!event) throw new LockError('EVENT_NOT_FOUND');
+    const category = event.categories.get(idKey(categoryId));
+    if (!category) throw new LockError('CATEGORY_NOT_FOUND');
+    const pending = category.pending ?? new Map<string, number>();
+    category.pending = pending;
+    // Confirms past retention are purged with their lock: no longer pending.
+    for (const [lockId, confirmedAt] of pending) {
+      if (confirmedAt <= call.now - this.policy.retentionMs || !this.locks.has(lockId)) pending.delete(lockId);
+    }
+    if (settle && !this.settledOrder(category, settle.orderKey, call.now)) {
+      let pick: string | undefined;
+      let fallback: string | undefined;
+      for (const lockId of pending.keys()) {
+        const record = this.locks.get(lockId)?.record;
+        if (record?.userId !== settle.userId) continue;
+        if (record.quantity === settle.quantity) {
+          pick = lockId;
+          break;
+        }
+        fallback ??= lockId;
+      }
+      const settled = pick ?? fallback;
+      if (settled !== undefined) pending.delete(settled);
+    }
+    let sold = reading.soldTickets;
+    for (const lockId of pending.keys()) sold += this.locks.get(lockId)?.record.quantity ?? 0;
+    category.total = reading.totalTickets;
+    category.sold = sold;
+    category.ledger = reading.soldTickets;
+    // Every reading is pushed to the rooms, so its version rises even when the counts stayed.
+    touch(call, category, true);
+    return this.finish(call, () => this.availabilityOf(category, call.now));
+  }
+
   async sweep(limit: number): Promise<StoreReply<SweepResult>> {
     const call = this.begin();
     const { now } = call;
@@ -577,6 +627,15 @@ export class InProcessLockStore implements LockStore {
 
   // --- internals -----------------------------------------------------------------------------
 
+  /** Whether `orderKey` already settled a confirm of this category (within retention); remembers it if not. */
+  private settledOrder(category: Category, orderKey: string, now: number): boolean {
+    const key = `${idKey(category.eventId)}\u0000${idKey(category.categoryId)}\u0000${orderKey}`;
+    for (const [known, forgetAt] of this.settledOrders) if (forgetAt <= now) this.settledOrders.delete(known);
+    if (this.settledOrders.has(key)) return true;
+    this.settledOrders.set(key, now + this.policy.retentionMs);
+    return false;
+  }
+
   private begin(): Call {
     return { now: this.clock(), transitions: [], touched: new Map(), seatChanges: new Map() };
   }
@@ -637,6 +696,8 @@ export class InProcessLockStore implements LockStore {
     }
     if (to === 'CONFIRMED') {
       category.sold += record.quantity;
+      // The sales ledger does not show this sale until its order completes (followLedger).
+      category.pending?.set(record.lockId, call.now);
       if (record.seats) this.sellSeats(call, this.seatsOf(category, record.seats));
     }
     this.recorded[from]--;
@@ -846,12 +907,19 @@ export class InProcessLockStore implements LockStore {
     return event;
   }
 
-  /** Defines a category at version 1, or (with `replaceTotal`) gives a known one its new total. */
-  private putCategory(call: Call, event: CatalogEvent, categoryId: CatalogId, total: number, replaceTotal: boolean): Category {
+  /**
+   * Defines a category at version 1 (with `sold` from a sales ledger: that many sold, following the
+   * ledger), or (with `replaceTotal`) gives a known one its new total.
+   */
+  private putCategory(call: Call, event: CatalogEvent, categoryId: CatalogId, total: number, replaceTotal: boolean, sold?: number): Category {
     const key = idKey(categoryId);
     const known = event.categories.get(key);
     if (!known) {
-      const created: Category = { eventId: event.id, categoryId, total, sold: 0, lockedRecorded: 0, version: 1, active: new IndexedMinHeap() };
+      const created: Category = { eventId: event.id, categoryId, total, sold: sold ?? 0, lockedRecorded: 0, version: 1, active: new IndexedMinHeap() };
+      if (sold !== undefined) {
+        created.ledger = sold;
+        created.pending = new Map();
+      }
       event.categories.set(key, created);
       touch(call, created, false);
       return created;

@@ -13,6 +13,7 @@ import { CONFIRM } from './lua/confirm.js';
 import { DEFINE_EVENT } from './lua/define-event.js';
 import { EVENTS } from './lua/events.js';
 import { EXTEND } from './lua/extend.js';
+import { FOLLOW_LEDGER } from './lua/follow-ledger.js';
 import { GET } from './lua/get.js';
 import { HOLD_SEATS } from './lua/hold-seats.js';
 import { LOCK } from './lua/lock.js';
@@ -42,6 +43,7 @@ export const SCRIPTS = {
   activeLocks: withPrelude(ACTIVE_LOCKS),
   availability: withPrelude(AVAILABILITY),
   setCategoryTotal: withPrelude(SET_CATEGORY_TOTAL),
+  followLedger: withPrelude(FOLLOW_LEDGER),
   sweep: withPrelude(SWEEP),
   stats: withPrelude(STATS),
   // Reserved seating (CONTRACT §6).

@@ -16,10 +16,17 @@ export const KEY = {
   event: 'event',
   /** LIST per event of its category keys in definition order. */
   eventCats: 'event-cats',
-  /** HASH per category ref: `total sold locked ver eid eidt cid cidt name`; `locked` = recorded-ACTIVE quantities. */
+  /**
+   * HASH per category ref: `total sold locked ver eid eidt cid cidt name`, and `ledger` (the sales
+   * ledger's last sold figure) once the category follows one; `locked` = recorded-ACTIVE quantities.
+   */
   cat: 'cat',
   /** ZSET per category ref: recorded-ACTIVE lockId → expiresAt. */
   catLocks: 'cat-locks',
+  /** ZSET per category ref that follows a sales ledger: lockId confirmed here, not yet settled by its order → confirmedAt. */
+  catPending: 'cat-pending',
+  /** STRING per `<ref>:<orderKey>`, PX retentionMs: that order already settled a confirm (followLedger). */
+  ledgerOrder: 'ledger-order',
   /** HASH per lock. */
   lock: 'lock',
   /** ZSET per user: recorded-ACTIVE lockId → expiresAt. */

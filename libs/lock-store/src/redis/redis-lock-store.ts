@@ -13,6 +13,8 @@ import {
   type Availability,
   type CatalogId,
   type EventInfo,
+  type LedgerReading,
+  type LedgerSettlement,
   type LockChanges,
   type LockGranted,
   type LockPolicy,
@@ -154,7 +156,7 @@ export class RedisLockStore implements LockStore {
       }
       const total = layout ? sellableSeats(layout) : category.totalTickets;
       const seats = layout ? JSON.stringify({ rows: layout.rows.map((r) => ({ row: r.row, seats: r.seats })), blocked: layout.blocked ?? [] }) : '';
-      args.push(ck, cidt, String(total), ...optional(category.name), seats);
+      args.push(ck, cidt, String(total), ...optional(category.name), category.soldTickets === undefined ? '' : String(category.soldTickets), seats);
     }
     return this.call('defineEvent', args, (value, now) => stampAvailability(value as Omit<Availability, 'timestamp'>[], now));
   }
@@ -285,6 +287,15 @@ export class RedisLockStore implements LockStore {
   async setCategoryTotal(eventId: CatalogId, categoryId: CatalogId, totalTickets: number): Promise<StoreReply<Availability>> {
     const args = [...catalogId(eventId), ...catalogId(categoryId), String(totalTickets)];
     return this.call('setCategoryTotal', args, (value, now) => ({
+      ...(value as Omit<Availability, 'timestamp'>),
+      timestamp: new Date(now).toISOString(),
+    }));
+  }
+
+  async followLedger(eventId: CatalogId, categoryId: CatalogId, reading: LedgerReading, settle?: LedgerSettlement): Promise<StoreReply<Availability>> {
+    const args = [lookupKey(eventId), lookupKey(categoryId), String(reading.totalTickets), String(reading.soldTickets)];
+    args.push(...(settle ? ['1', settle.orderKey, settle.userId, String(settle.quantity)] : ['0', '', '', '']));
+    return this.call('followLedger', args, (value, now) => ({
       ...(value as Omit<Availability, 'timestamp'>),
       timestamp: new Date(now).toISOString(),
     }));

@@ -1,5 +1,5 @@
 /**
- * ARGV: ek, eidt, hasName, name, replaceTotals, n, then n × (ck, cidt, total, hasName, name, seats).
+ * ARGV: ek, eidt, hasName, name, replaceTotals, n, then n × (ck, cidt, total, hasName, name, sold ('' = none), seats).
  * `seats`: a reserved category's layout as JSON `{rows: [{row, seats}], blocked?}` (checked by the
  * caller; `total` is its number of sellable seats), '' for general admission.
  */
@@ -12,14 +12,19 @@ local n = tonumber(X(6))
 if not isInt(n) or n < 0 then return fail('VALIDATION_FAILED') end
 local cats = {}
 for i = 0, n - 1 do
-  local b = 7 + i * 6
+  local b = 7 + i * 7
   local total = tonumber(X(b + 2))
   if not isInt(total) or total < 0 then return fail('VALIDATION_FAILED') end
   local name = nil
   if X(b + 3) == '1' then name = X(b + 4) end
+  local sold = nil
+  if X(b + 5) ~= '' then
+    sold = tonumber(X(b + 5))
+    if not isInt(sold) or sold < 0 then return fail('VALIDATION_FAILED') end
+  end
   local layout = nil
-  if X(b + 5) ~= '' then layout = cjson.decode(X(b + 5)) end
-  cats[#cats + 1] = { ck = X(b), cidt = X(b + 1), total = total, name = name, layout = layout }
+  if X(b + 6) ~= '' then layout = cjson.decode(X(b + 6)) end
+  cats[#cats + 1] = { ck = X(b), cidt = X(b + 1), total = total, name = name, sold = sold, layout = layout }
 end
 -- A seat id names one seat of the event: none may belong to another category already.
 for _, c in ipairs(cats) do
@@ -64,7 +69,7 @@ if not ensureEvent(ek, eidt, ename) and ename then
   if replace then redis.call('HSET', kEvent(ek), 'name', ename) else redis.call('HSETNX', kEvent(ek), 'name', ename) end
 end
 for _, c in ipairs(cats) do
-  local created = ensureCat(ek, c.ck, c.cidt, c.total, c.name)
+  local created = ensureCat(ek, c.ck, c.cidt, c.total, c.name, c.sold)
   if c.layout and (created or replace) then putLayout(c.ck, catRef(ek, c.ck), c.layout) end
   if not created then
     local r = catRef(ek, c.ck)

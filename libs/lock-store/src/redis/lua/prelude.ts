@@ -54,6 +54,8 @@ local function kEventCats(ek) return P .. ':${KEY.eventCats}:' .. ek end
 local function catRef(ek, ck) return #ek .. ':' .. ek .. ':' .. ck end
 local function kCat(r) return P .. ':${KEY.cat}:' .. r end
 local function kCatLocks(r) return P .. ':${KEY.catLocks}:' .. r end
+local function kCatPending(r) return P .. ':${KEY.catPending}:' .. r end
+local function kLedgerOrder(r, order) return P .. ':${KEY.ledgerOrder}:' .. r .. ':' .. order end
 local function kLock(id) return P .. ':${KEY.lock}:' .. id end
 local function kUserLocks(u) return P .. ':${KEY.userLocks}:' .. u end
 local function kUserCats(u) return P .. ':${KEY.userCats}:' .. u end
@@ -197,6 +199,8 @@ local function confirmRec(h, orderId)
   if h.status == 'ACTIVE' then deactivate(h) else statAdd(h.status, -1) end
   if h.seats then sellSeats(h) end
   redis.call('HINCRBY', kCat(h.ref), 'sold', h.quantity)
+  -- Following a sales ledger: this sale is not in it until its order completes (follow-ledger).
+  if redis.call('HEXISTS', kCat(h.ref), 'ledger') == 1 then redis.call('ZADD', kCatPending(h.ref), NOWS, h.lockId) end
   touch(h.ref, true)
   h.status = 'CONFIRMED'
   h.confirmedAt = NOWS
@@ -267,15 +271,17 @@ local function replaceTotal(r, total)
   end
 end
 
--- Creates a category at version 1 if unknown; answers whether it did.
-local function ensureCat(ek, ck, cidt, total, name)
+-- Creates a category at version 1 if unknown; answers whether it did. With 'sold' (a sales
+-- ledger's figure) it starts with that many sold and follows the ledger.
+local function ensureCat(ek, ck, cidt, total, name, sold)
   local r = catRef(ek, ck)
   if redis.call('EXISTS', kCat(r)) == 1 then return false end
   local ev = redis.call('HMGET', kEvent(ek), 'id', 'idt')
   redis.call('RPUSH', kEventCats(ek), ck)
-  redis.call('HSET', kCat(r), 'total', I(total), 'sold', '0', 'locked', '0', 'ver', '1',
+  redis.call('HSET', kCat(r), 'total', I(total), 'sold', I(sold or 0), 'locked', '0', 'ver', '1',
     'eid', ev[1], 'eidt', ev[2], 'cid', ck, 'cidt', cidt)
   if name then redis.call('HSET', kCat(r), 'name', name) end
+  if sold then redis.call('HSET', kCat(r), 'ledger', I(sold)) end
   touch(r, false)
   return true
 end
