@@ -212,7 +212,8 @@ describe('reserved seating on two instances', () => {
   let b: TestApp;
 
   beforeAll(async () => {
-    const env = { REDIS_KEY_PREFIX: prefix, RATE_LIMIT_PER_MINUTE: '0' };
+    // A long grace: the first test's buyers disconnect, and their seats must not be released during the race.
+    const env = { REDIS_KEY_PREFIX: prefix, RATE_LIMIT_PER_MINUTE: '0', DISCONNECT_GRACE_SECONDS: '600' };
     [a, b] = [await startApp({ catalog: SEAT_CATALOG, env }), await startApp({ catalog: SEAT_CATALOG, env })];
   });
   afterEach(() => closeAll());

@@ -309,6 +309,25 @@ export function seatsContract(harness: ContractHarness): void {
       });
     });
 
+    describe('extend', () => {
+      it('extending a seat lock keeps its seats held past the old expiresAt', async () => {
+        const store = await open({ lockDurationMs: 400, maxLifetimeMs: 5000 });
+        const lock = await held(store, hold('u1', ['B5', 'B6']));
+        await sleep(200);
+        const extended = (await store.extend(lock.lockId, 'u1')).value;
+        expect(extended.expiresAt).toBeGreaterThan(lock.expiresAt);
+        expect(extended.seats).toEqual(['B5', 'B6']);
+        await sleepUntil(lock.expiresAt);
+        expect(notAvailable((await statuses(store)).of)).toEqual([
+          ['B5', 'held'],
+          ['B6', 'held'],
+        ]);
+        await refused(store.holdSeats(hold('u2', ['B4', 'B6'])), 'SEATS_UNAVAILABLE', ['B6']);
+        await sleepUntil(extended.expiresAt);
+        expect(notAvailable((await statuses(store)).of)).toEqual([]);
+      });
+    });
+
     describe('best available', () => {
       it('lock-tickets on a reserved category picks adjacent seats nearest the centre of the best row and lists them', async () => {
         const store = await open();

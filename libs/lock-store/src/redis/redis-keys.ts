@@ -12,7 +12,7 @@
 export const KEY = {
   /** LIST of event keys in definition order. */
   events: 'events',
-  /** HASH per event: `id`, `idt` (`n` number / `s` string: the catalog's form), `name`. */
+  /** HASH per event: `id`, `idt` (`n` number / `s` string: the catalog's form), `name`; `sver` seat version, `lver` seat layout version. */
   event: 'event',
   /** LIST per event of its category keys in definition order. */
   eventCats: 'event-cats',
