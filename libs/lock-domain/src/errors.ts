@@ -70,6 +70,8 @@ export class LockError extends Error {
      * late confirm of a lock past `expiresAt`), so the owner hears of it exactly once.
      */
     readonly changes?: LockChanges,
+    /** `LOCK_NOT_ACTIVE` on a confirm of a lock already CONFIRMED for another order: that order. */
+    readonly orderId?: string,
     /** The seats a seat refusal is about (CONTRACT §6: `SEATS_UNAVAILABLE`, `SEAT_NOT_FOUND`, `ORPHAN_SEAT`). */
     readonly seatIds?: string[],
   ) {

@@ -122,7 +122,8 @@ export class InProcessLockStore implements LockStore {
   private readonly dueOrder = new IndexedMinHeap();
   /** Terminal locks by the time they became terminal, for the retention purge. */
   private readonly terminalOrder = new IndexedMinHeap();
-  private readonly requests = new Map<string, { lockId: string; at: number }>();
+  /** requestId → the lock it made, when, and what was asked (a retry must ask the same). */
+  private readonly requests = new Map<string, { lockId: string; at: number; asked: string }>();
   /** `hold-seats` requestIds: the first answer's lock and what was asked (a retry must ask the same). */
   private readonly seatRequests = new Map<string, { lockId: string; at: number; asked: string }>();
   private readonly requestOrder = new IndexedMinHeap();
@@ -187,10 +188,15 @@ export class InProcessLockStore implements LockStore {
     if (!isQuantity(quantity, this.policy.maxTicketsPerLock)) throw new LockError('VALIDATION_FAILED');
 
     const requestKey = request.requestId === undefined ? undefined : `${request.userId}\u0000${request.requestId}`;
+    const asked = `${idKey(request.eventId)}\u0000${idKey(request.categoryId)}\u0000${quantity}`;
     if (requestKey !== undefined) {
       const seen = this.requests.get(requestKey);
       const first = seen && seen.at + this.policy.retentionMs > now ? this.locks.get(seen.lockId) : undefined;
-      if (first) return this.finish(call, () => ({ lock: { ...first.record }, replayed: true }));
+      if (first) {
+        // A retry must be the same request: another event, category or quantity is not one.
+        if (seen?.asked !== asked) throw new LockError('VALIDATION_FAILED', 'requestId was already used for another request');
+        return this.finish(call, () => ({ lock: { ...first.record }, replayed: true }));
+      }
     }
 
     const event = this.catalog.get(idKey(request.eventId));
@@ -238,7 +244,7 @@ export class InProcessLockStore implements LockStore {
     touch(call, category, true);
     call.transitions.push({ event: 'created', lock: { ...record } });
     if (requestKey !== undefined) {
-      this.requests.set(requestKey, { lockId: record.lockId, at: now });
+      this.requests.set(requestKey, { lockId: record.lockId, at: now, asked });
       this.requestOrder.set(requestKey, now);
     }
     return this.finish(call, () => ({ lock: { ...record }, replayed: false }));
@@ -268,7 +274,7 @@ export class InProcessLockStore implements LockStore {
     const event = this.catalog.get(idKey(request.eventId));
     if (!event) throw new LockError('EVENT_NOT_FOUND');
     const unknown = seatIds.filter((id) => !event.seats.has(id));
-    if (unknown.length > 0) throw new LockError('SEAT_NOT_FOUND', undefined, undefined, undefined, unknown);
+    if (unknown.length > 0) throw new LockError('SEAT_NOT_FOUND', undefined, undefined, undefined, undefined, unknown);
     const seats = seatIds.map((id) => event.seats.get(id) as Seat);
     const category = (seats[0] as Seat).category;
     if (seats.some((seat) => seat.category !== category)) throw new LockError('VALIDATION_FAILED', 'all seats of one call must belong to one category');
@@ -300,10 +306,10 @@ export class InProcessLockStore implements LockStore {
       if (live >= this.policy.maxActiveLocksPerUser) throw new LockError('TOO_MANY_LOCKS');
     }
     const taken = seats.filter((seat) => this.seatStatus(seat, now) !== 'available');
-    if (taken.length > 0) throw new LockError('SEATS_UNAVAILABLE', undefined, undefined, undefined, taken.map((seat) => seat.seatId));
+    if (taken.length > 0) throw new LockError('SEATS_UNAVAILABLE', undefined, undefined, undefined, undefined, taken.map((seat) => seat.seatId));
     if (this.policy.seatOrphanRule === 'reject') {
       const stranded = this.strandedBy(category, seats, now);
-      if (stranded.length > 0) throw new LockError('ORPHAN_SEAT', undefined, undefined, undefined, stranded);
+      if (stranded.length > 0) throw new LockError('ORPHAN_SEAT', undefined, undefined, undefined, undefined, stranded);
     }
 
     let record: LockRecord;
@@ -428,10 +434,14 @@ export class InProcessLockStore implements LockStore {
     const confirmed = { confirmedAt: now, ...(orderId === undefined ? {} : { orderId }) };
     switch (effectiveStatus(record, now)) {
       case 'CONFIRMED':
+        // A repeat for the same order (or none on both) answers the same; another order never owns these tickets.
+        if (record.orderId !== orderId) throw new LockError('LOCK_NOT_ACTIVE', undefined, 'CONFIRMED', undefined, record.orderId);
         break;
       case 'RELEASED':
         throw new LockError('LOCK_NOT_ACTIVE', undefined, 'RELEASED');
       case 'ACTIVE':
+        // The category may have shrunk (inventory-changed) under the lock: sold never exceeds total.
+        if (held.category.sold + record.quantity > held.category.total) throw new LockError('INSUFFICIENT_TICKETS', undefined, 'ACTIVE');
         this.transition(call, held, 'CONFIRMED', confirmed);
         break;
       case 'EXPIRED': {
@@ -799,7 +809,7 @@ export class InProcessLockStore implements LockStore {
     if (request.quantity !== undefined) throw new LockError('VALIDATION_FAILED', 'a seat lock is unlocked by seatIds, not quantity');
     const seatIds = request.seatIds === undefined ? [...current] : requireSeatIds(request.seatIds, this.policy.maxTicketsPerLock);
     const foreign = seatIds.filter((id) => !current.includes(id));
-    if (foreign.length > 0) throw new LockError('VALIDATION_FAILED', 'some seats are not held by this lock', undefined, undefined, foreign);
+    if (foreign.length > 0) throw new LockError('VALIDATION_FAILED', 'some seats are not held by this lock', undefined, undefined, undefined, foreign);
     if (seatIds.length < current.length) {
       record.seats = current.filter((id) => !seatIds.includes(id));
       record.quantity = record.seats.length;
