@@ -177,8 +177,8 @@ function handler(socket: Socket, event: string, run: (data: Record<string, unkno
 async function main(): Promise<void> {
   for (const event of settings.events) {
     const args = [idKey(event.id), typeof event.id === 'number' ? 'n' : 's', '0', '', '1', String(event.categories.length)];
-    // Per category: ck, cidt, total, hasName, name, sold ('' = none) — the define-event script's order.
-    for (const c of event.categories) args.push(idKey(c.categoryId), typeof c.categoryId === 'number' ? 'n' : 's', String(c.totalTickets), '0', '', '');
+    // Per category: ck, cidt, total, hasName, name, sold ('' = none), seats ('' = general admission) — the define-event script's order.
+    for (const c of event.categories) args.push(idKey(c.categoryId), typeof c.categoryId === 'number' ? 'n' : 's', String(c.totalTickets), '0', '', '', '');
     const defined = await script('defineEvent', args);
     // A script whose arguments changed must stop the bench here, not as EVENT_NOT_FOUND later.
     if (defined.error) throw new Error(`defineEvent refused: ${defined.error}`);

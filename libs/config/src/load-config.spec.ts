@@ -16,6 +16,7 @@ describe('loadConfig', () => {
       maxActiveLocksPerUser: 5,
       maxTicketsPerLock: 10,
       retentionMs: 3_600_000,
+      seatOrphanRule: 'off',
     });
     expect(c).toMatchObject({
       realtimeQueue: 'realtime_queue',
@@ -127,5 +128,10 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ LOCK_DURATION_MINUTES: '10', MAX_LOCK_LIFETIME_MINUTES: '5' })).toThrow(
       /^MAX_LOCK_LIFETIME_MINUTES/,
     );
+  });
+
+  it('SEAT_ORPHAN_RULE is off or reject', () => {
+    expect(loadConfig({ SEAT_ORPHAN_RULE: 'reject' }).lock.seatOrphanRule).toBe('reject');
+    expect(() => loadConfig({ SEAT_ORPHAN_RULE: 'maybe' })).toThrow(/^SEAT_ORPHAN_RULE/);
   });
 });

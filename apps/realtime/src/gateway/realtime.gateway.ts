@@ -118,16 +118,50 @@ export class RealtimeGateway implements OnGatewayInit<RealtimeNamespace>, OnGate
       });
       if (socket.disconnected) this.grace.onDisconnect(socket);
       const { lockId, status, expiresAt, expiresInSeconds, availableTickets } = lock;
-      return { lockId, eventId: lock.eventId, categoryId: lock.categoryId, quantity: lock.quantity, status, expiresAt, expiresInSeconds, availableTickets };
+      return {
+        lockId,
+        eventId: lock.eventId,
+        categoryId: lock.categoryId,
+        quantity: lock.quantity,
+        status,
+        expiresAt,
+        expiresInSeconds,
+        availableTickets,
+        // Best available on a reserved category: the seats it picked.
+        ...(lock.seats === undefined ? {} : { seats: lock.seats }),
+      };
+    });
+  }
+
+  @SubscribeMessage('get-seat-map')
+  getSeatMap(@ConnectedSocket() socket: RealtimeSocket, @MessageBody() data: unknown, @Ack() ack: unknown): Promise<void> {
+    return this.responder.answer(socket, 'get-seat-map', data, ack, async ({ eventId }) => this.locks.seatMap(eventId));
+  }
+
+  @SubscribeMessage('hold-seats')
+  holdSeats(@ConnectedSocket() socket: RealtimeSocket, @MessageBody() data: unknown, @Ack() ack: unknown): Promise<void> {
+    return this.responder.answer(socket, 'hold-seats', data, ack, async ({ eventId, seatIds, lockId, requestId }, userId) => {
+      // As for lock-tickets: marked first, so a disconnect during the call still schedules the release.
+      socket.data.holdsLocks = true;
+      const lock = await this.locks.holdSeats({
+        eventId,
+        seatIds,
+        userId,
+        sessionId: socket.id,
+        ...(lockId === undefined ? {} : { lockId }),
+        ...(requestId === undefined ? {} : { requestId }),
+      });
+      if (socket.disconnected) this.grace.onDisconnect(socket);
+      return lock;
     });
   }
 
   @SubscribeMessage('unlock-tickets')
   unlockTickets(@ConnectedSocket() socket: RealtimeSocket, @MessageBody() data: unknown, @Ack() ack: unknown): Promise<void> {
     return this.responder.answer(socket, 'unlock-tickets', data, ack, async (payload, userId) => {
-      const { quantity, userId: _claimed, ...target } = payload;
+      const { quantity, seatIds, userId: _claimed, ...target } = 'seatIds' in payload ? payload : { ...payload, seatIds: undefined };
       try {
-        return await this.locks.unlock(userId, target, quantity, socket.id);
+        return await this.locks.unlock(userId, target, quantity, seatIds, socket.id);
       } catch (error) {
         throw 'lockId' in target && (target.eventId ?? target.categoryId) !== undefined ? explainMismatch(error) : error;
       }
@@ -180,6 +214,7 @@ export class RealtimeGateway implements OnGatewayInit<RealtimeNamespace>, OnGate
 
 /** By lockId with eventId/categoryId along, a VALIDATION_FAILED from the store says which rule. */
 function explainMismatch(error: unknown): unknown {
-  if (!(error instanceof LockError) || error.code !== 'VALIDATION_FAILED') return error;
+  // A refusal naming seats (seatIds not in the lock) already says why.
+  if (!(error instanceof LockError) || error.code !== 'VALIDATION_FAILED' || error.seatIds !== undefined) return error;
   return new LockError('VALIDATION_FAILED', 'eventId/categoryId must be those of the lock, and quantity at most what it holds');
 }
