@@ -5,6 +5,7 @@ import { HealthModule } from '../health/health.module.js';
 import { HttpApiModule } from '../http/http.module.js';
 import { ReadinessService } from '../health/readiness.service.js';
 import { LocksModule } from '../locks/locks.module.js';
+import { MqttModule } from '../mqtt/mqtt.module.js';
 import { LockEventsPublisher } from './lock-events.publisher.js';
 import { RMQ_DRAIN_MS, RealtimeRmqServer } from './realtime-rmq.server.js';
 import { RmqController } from './rmq.controller.js';
@@ -21,7 +22,7 @@ const FAULT_RETRY_MS = 1000;
  * and the lifecycle events publisher.
  */
 @Module({
-  imports: [LocksModule, GatewayModule, HealthModule, HttpApiModule],
+  imports: [LocksModule, GatewayModule, HealthModule, HttpApiModule, MqttModule],
   controllers: [RmqController],
   providers: [
     {
