@@ -44,6 +44,8 @@ export interface MqttStatePublisherOptions {
   snapshotIntervalMs?: number;
   /** Lease renewal period; the lease lives 5 × this. Default 1000. */
   leaseTickMs?: number;
+  /** Monotonic clock in ms for the coalescing; `performance.now` by default. */
+  now?: () => number;
 }
 
 interface Showing {
@@ -96,8 +98,9 @@ export class MqttStatePublisher {
 
   constructor(private readonly options: MqttStatePublisherOptions) {
     this.leaseTickMs = options.leaseTickMs ?? 1000;
-    this.showingThrottle = new Throttle({ intervalMs: options.broadcastIntervalMs, run: (key) => this.publishShowing(key) });
-    this.snapshotThrottle = new Throttle({ intervalMs: options.snapshotIntervalMs ?? 1000, run: (key) => this.publishSnapshot(key) });
+    const now = options.now;
+    this.showingThrottle = new Throttle({ intervalMs: options.broadcastIntervalMs, run: (key) => this.publishShowing(key), ...(now ? { now } : {}) });
+    this.snapshotThrottle = new Throttle({ intervalMs: options.snapshotIntervalMs ?? 1000, run: (key) => this.publishSnapshot(key), ...(now ? { now } : {}) });
   }
 
   start(): void {
