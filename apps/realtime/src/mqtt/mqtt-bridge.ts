@@ -6,6 +6,7 @@ import { REDIS } from '../locks/lock-store.module.js';
 import { LockChangesBus } from '../locks/lock-changes.js';
 import { LockService } from '../locks/lock.service.js';
 import { INSTANCE_ID } from '../observability/instance-id.js';
+import { Metrics } from '../observability/metrics.js';
 import { RedisLeaderLease, SoleLeaderLease } from './leader-lease.js';
 import { MqttLink } from './mqtt-link.js';
 import { MqttStatePublisher, type MqttStateSource } from './mqtt-state.publisher.js';
@@ -31,6 +32,7 @@ export class MqttBridge {
     @Inject(INSTANCE_ID) instanceId: string,
     private readonly bus: LockChangesBus,
     private readonly locks: LockService,
+    metrics: Metrics,
   ) {
     const mqtt = config.mqtt;
     if (!mqtt) return;
@@ -39,9 +41,19 @@ export class MqttBridge {
       url: mqtt.url,
       clientId: `realtime-${instanceId}`.slice(0, 128),
       topicPrefix: mqtt.topicPrefix,
-      onConnect: () => this.publisher?.linkUp(),
-      onDisconnect: () => this.publisher?.linkDown(),
-      onDropped: (count) => this.logger.warn(`MQTT buffer full: ${count} message(s) dropped`),
+      onConnect: () => {
+        metrics.mqttConnected.set({ role: 'link' }, 1);
+        this.publisher?.linkUp();
+      },
+      onDisconnect: () => {
+        metrics.mqttConnected.set({ role: 'link' }, 0);
+        this.publisher?.linkDown();
+      },
+      onSent: (topic) => metrics.mqttMessages.inc({ topic: topicKind(topic), outcome: 'sent' }),
+      onDropped: (topic) => {
+        metrics.mqttMessages.inc({ topic: topicKind(topic), outcome: 'dropped' });
+        this.logger.warn(`MQTT buffer full: a message on ${topic} was dropped`);
+      },
     });
     this.publisher = new MqttStatePublisher({
       link: this.link,
@@ -51,6 +63,7 @@ export class MqttBridge {
       feed,
       owner: instanceId,
       broadcastIntervalMs: config.broadcastIntervalMs,
+      onLeading: (leading) => metrics.mqttConnected.set({ role: 'publisher' }, leading ? 1 : 0),
     });
   }
 
@@ -97,4 +110,9 @@ export class MqttBridge {
       seatStatuses: () => Promise.resolve(null),
     };
   }
+}
+
+/** `seats/status/7` → `seats/status`: a metric label per topic kind, not per event. */
+function topicKind(topic: string): string {
+  return topic.split('/').slice(0, 2).join('/');
 }

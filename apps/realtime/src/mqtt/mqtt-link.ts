@@ -23,8 +23,10 @@ export interface MqttLinkOptions {
   onConnect?: () => void;
   /** Told when the connection is lost. */
   onDisconnect?: () => void;
-  /** Told of messages dropped because the buffer was full. */
-  onDropped?: (count: number) => void;
+  /** Told of a message dropped because the buffer was full (its topic). */
+  onDropped?: (topic: string) => void;
+  /** Told of every message handed to the broker (its topic). */
+  onSent?: (topic: string) => void;
 }
 
 type Handler = (topic: string, payload: Buffer) => void;
@@ -94,8 +96,8 @@ export class MqttLink {
     if (message.kind === 'state' && !this.up) return;
     this.buffer.push(message);
     if (this.buffer.length > this.bufferLimit) {
-      this.buffer.shift();
-      this.options.onDropped?.(1);
+      const dropped = this.buffer.shift();
+      if (dropped) this.options.onDropped?.(dropped.topic);
     }
   }
 
@@ -203,7 +205,7 @@ export class MqttLink {
     const unacked = [...this.inflight].filter((message) => message.kind === 'message');
     this.inflight.clear();
     this.buffer.unshift(...unacked);
-    this.buffer.splice(0, Math.max(0, this.buffer.length - this.bufferLimit));
+    for (const dropped of this.buffer.splice(0, Math.max(0, this.buffer.length - this.bufferLimit))) this.options.onDropped?.(dropped.topic);
     if (wasUp) {
       if (!this.outageLogged) this.logger.warn('MQTT broker connection lost; reconnecting');
       this.outageLogged = true;
@@ -251,6 +253,7 @@ export class MqttLink {
     const client = this.client;
     if (!client) return;
     this.inflight.add(message);
+    this.options.onSent?.(message.topic);
     client.publish(`${this.options.topicPrefix}${message.topic}`, message.payload, { qos: 1, retain: message.retain }, (error) => {
       if (client !== this.client) return;
       this.inflight.delete(message);

@@ -46,6 +46,8 @@ export interface MqttStatePublisherOptions {
   leaseTickMs?: number;
   /** Monotonic clock in ms for the coalescing; `performance.now` by default. */
   now?: () => number;
+  /** Told when this instance starts or stops publishing (metrics). */
+  onLeading?: (leading: boolean) => void;
 }
 
 interface Showing {
@@ -168,6 +170,7 @@ export class MqttStatePublisher {
 
   private async stepUp(): Promise<void> {
     this.leading = true;
+    this.options.onLeading?.(true);
     const tenure = ++this.tenure;
     this.logger.log('publishing MQTT state topics for the cluster');
     if (this.options.feed && !this.stopFeed) {
@@ -190,6 +193,7 @@ export class MqttStatePublisher {
 
   private stepDown(dropLease: boolean): void {
     this.leading = false;
+    this.options.onLeading?.(false);
     this.tenure++;
     this.showingThrottle.clear();
     this.snapshotThrottle.clear();
