@@ -2,7 +2,7 @@ import type { MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Availability } from '#lock-domain';
 import { MqttBridge } from '../apps/realtime/src/mqtt/mqtt-bridge.js';
-import { dropKeys, startApp, type TestApp } from './support/app.js';
+import { dropKeys, startApp, useApp, type TestApp } from './support/app.js';
 import { closeAll, connect, ok, request } from './support/clients.js';
 import { browserClient, record, startBroker, subscribe, waitFor, type TestBroker } from './support/mosquitto.js';
 import { uniqueName } from './support/services.js';
@@ -139,6 +139,34 @@ describe('MQTT bridge: state topics from every instance', () => {
   }, 20_000);
 });
 
+describe('MQTT bridge: MQTT_TOPIC_PREFIX', () => {
+  let broker: TestBroker;
+  let client: MqttClient | undefined;
+  const env: Record<string, string | undefined> = { MQTT_TOPIC_PREFIX: 'tenant1/' };
+  beforeAll(async () => {
+    broker = await startBroker({ acl: false });
+    // Read by useApp's beforeAll, which runs after this one.
+    env.MQTT_URL = broker.serviceUrl;
+  });
+  afterAll(async () => {
+    await client?.endAsync();
+    await broker?.close();
+  });
+  const app = useApp({ env });
+
+  it('puts the prefix in front of every topic exactly as given', async () => {
+    client = await browserClient(broker);
+    const seen = record(client);
+    await subscribe(client, '#');
+    await until(() => app.app.get(MqttBridge).leading);
+    const { socket } = await connect(app.socketUrl, { userId: 'prefixed' });
+    ok(await request(socket, 'lock-tickets', { eventId: 1, categoryId: 1, quantity: 1 }));
+    const update = await waitFor(seen, (m) => counts(m.body, 1)?.lockedTickets === 1, 2000);
+    expect(update.topic).toBe('tenant1/showing/update/1');
+    expect(seen.every((m) => m.topic.startsWith('tenant1/'))).toBe(true);
+  });
+});
+
 function sameCounts(published: Availability[], truth: Availability[]): boolean {
   const pick = (list: Availability[]) =>
     list.map(({ categoryId, totalTickets, availableTickets, lockedTickets, soldTickets, version }) => ({ categoryId, totalTickets, availableTickets, lockedTickets, soldTickets, version })).sort((x, y) => String(x.categoryId).localeCompare(String(y.categoryId)));
@@ -158,3 +186,4 @@ async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 50
     await sleep(25);
   }
 }
+
