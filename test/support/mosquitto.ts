@@ -96,7 +96,7 @@ export async function startBroker(options: { acl?: boolean } = {}): Promise<Test
 }
 
 /** A browser-like client: mqtt.js over WebSocket, as seed 003's frontend connects. */
-export async function browserClient(broker: TestBroker, login?: { username: string; password: string }): Promise<MqttClient> {
+export async function browserClient(broker: TestBroker, login?: { username: string; password: string; protocolVersion?: 4 | 5 }): Promise<MqttClient> {
   const client = mqtt.connect(broker.wsUrl, { reconnectPeriod: 200, connectTimeout: 3000, ...(login ?? {}) });
   await new Promise<void>((resolve, reject) => {
     client.once('connect', () => resolve());
