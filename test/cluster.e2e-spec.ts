@@ -69,4 +69,21 @@ describe('two instances sharing Redis act as one service', () => {
     expect((await a.app.get(LockService).get(lock.lockId))?.status).toBe('ACTIVE');
     ok(await request(moved, 'unlock-tickets', { lockId: lock.lockId }));
   });
+
+  it("a lock made on one instance is released one grace after the user's last tab, on the other instance, closes", async () => {
+    const { socket: watcher } = await connect(a.socketUrl, { userId: 'two-instances-watcher' });
+    ok(await request(watcher, 'join-event-room', { eventId: 'fest-2027' }));
+    const { socket: tabA } = await connect(a.socketUrl, { userId: 'two-instances' });
+    const { socket: tabB } = await connect(b.socketUrl, { userId: 'two-instances' });
+    const lock = ok(await request(tabA, 'lock-tickets', { eventId: 'fest-2027', categoryId: 'backstage', quantity: 1 }));
+    const released = next<Availability>(watcher, 'availability-update', (u) => u.categoryId === 'backstage' && u.lockedTickets === 0);
+    tabA.disconnect();
+    await new Promise((resolve) => setTimeout(resolve, GRACE_MS * 1.5));
+    expect((await a.app.get(LockService).get(lock.lockId))?.status).toBe('ACTIVE');
+    const closedB = Date.now();
+    tabB.disconnect();
+    await released;
+    expect(Date.now() - closedB).toBeGreaterThanOrEqual(GRACE_MS - 20);
+    expect(await a.app.get(LockService).get(lock.lockId)).toMatchObject({ status: 'RELEASED', reason: 'disconnected' });
+  });
 });

@@ -21,6 +21,7 @@ const DOCS_SCREENSHOT = join(ROOT, 'docs/demo-page.png');
 const DEMO_CATALOG = JSON.parse(await readFile(join(ROOT, 'catalog/demo-events.json'), 'utf8')) as unknown;
 
 /** The in-process store, anonymous clients allowed (tokens still verified when given), quiet. */
+// The e2e JWT key stays configured, so an anonymous page's user is anon-<its userId> (CONTRACT §2 Anonymous mode).
 const ANONYMOUS_IN_PROCESS = { REDIS_URL: undefined, WS_ALLOW_ANONYMOUS: 'true' };
 
 let browser: Browser | undefined;
@@ -178,7 +179,7 @@ describe('demo page in Chromium', () => {
     const { page: alice } = await openPage(app, '?eventId=1&userId=alice');
     const { page: bob } = await openPage(app, '?eventId=1&userId=bob');
     await waitAvailable(bob, 1, 1, 50);
-    expect(await alice.getByTestId('user-id').textContent()).toBe('alice');
+    expect(await alice.getByTestId('user-id').textContent()).toBe('anon-alice');
     expect(await alice.locator('#event-title').textContent()).toBe('Rock Night Live');
 
     // Alice holds 3 VIP: Bob's bar drops within a second of the click.
@@ -235,7 +236,7 @@ describe('demo page in Chromium', () => {
     // Bob's network goes away: the server side of his connection is cut and new ones cannot be made.
     await bobContext.setOffline(true);
     const nsp = app.app.get(RealtimeNamespaceRef).get()!;
-    for (const socket of nsp.sockets.values()) if (socket.data.userId === 'bob-2') socket.conn.close();
+    for (const socket of nsp.sockets.values()) if (socket.data.userId === 'anon-bob-2') socket.conn.close();
     await bob.waitForSelector('[data-testid="connection-status"]:not([data-state="connected"])', { timeout: 3000 });
 
     // Meanwhile Alice holds 4 VIP and Bob's balcony hold is released by the service: Bob hears neither.
@@ -261,7 +262,7 @@ describe('demo page in Chromium', () => {
   it('identity: a random anonymous user when none is given, a JWT with ?token=; the first event by default', { timeout: 30_000 }, async () => {
     const { page: guest } = await openPage(app, '');
     expect(new URL(guest.url()).searchParams.get('userId')).toMatch(/^guest-[0-9a-f]{12}$/);
-    expect(await guest.getByTestId('user-id').textContent()).toBe(new URL(guest.url()).searchParams.get('userId'));
+    expect(await guest.getByTestId('user-id').textContent()).toBe(`anon-${new URL(guest.url()).searchParams.get('userId') ?? ''}`);
     expect(await guest.locator('#event-title').textContent()).toBe('Rock Night Live');
     await guest.waitForSelector(category(1, 3));
 

@@ -57,6 +57,45 @@ describe(`disconnect grace (DISCONNECT_GRACE_SECONDS=${GRACE_MS / 1000})`, () =>
     expect(await status(lock.lockId)).toBe('ACTIVE');
     ok(await request(tab2, 'unlock-tickets', { lockId: lock.lockId }));
   });
+
+  /** Resolves when the user's lock in `categoryId` of event 1 is seen freed by a watcher of the room. */
+  async function watchRelease(name: string, categoryId: number): Promise<{ released: Promise<Availability> }> {
+    const { socket: watcher } = await connect(app.socketUrl, { userId: `${name}-watcher` });
+    ok(await request(watcher, 'join-event-room', { eventId: 1 }));
+    return { released: next<Availability>(watcher, 'availability-update', (a) => a.categoryId === categoryId && a.lockedTickets === 0) };
+  }
+
+  it('lock, drop, reconnect, drop: released one grace after the second drop (a new grace, not a leak)', async () => {
+    const { released } = await watchRelease('drops-twice', 2);
+    const { socket } = await connect(app.socketUrl, { userId: 'drops-twice' });
+    const lock = ok(await request(socket, 'lock-tickets', { eventId: 1, categoryId: 2, quantity: 1 }));
+    socket.disconnect();
+    await sleep(GRACE_MS / 4);
+    const { socket: again } = await connect(app.socketUrl, { userId: 'drops-twice' });
+    // Back past the first grace: that one has run and found the user connected.
+    await sleep(GRACE_MS * 1.2);
+    expect(await status(lock.lockId)).toBe('ACTIVE');
+    const secondDrop = Date.now();
+    again.disconnect();
+    await released;
+    expect(Date.now() - secondDrop).toBeGreaterThanOrEqual(GRACE_MS - 20);
+    expect(await app.app.get(LockService).get(lock.lockId)).toMatchObject({ status: 'RELEASED', reason: 'disconnected' });
+  });
+
+  it('lock in tab A with tab B open: closing A keeps the lock, closing B releases it after the grace', async () => {
+    const { released } = await watchRelease('tab-closer', 1);
+    const { socket: tabA } = await connect(app.socketUrl, { userId: 'tab-closer' });
+    const { socket: tabB } = await connect(app.socketUrl, { userId: 'tab-closer' });
+    const lock = ok(await request(tabA, 'lock-tickets', { eventId: 1, categoryId: 1, quantity: 1 }));
+    tabA.disconnect();
+    await sleep(GRACE_MS * 1.5);
+    expect(await status(lock.lockId)).toBe('ACTIVE');
+    const closedB = Date.now();
+    tabB.disconnect();
+    await released;
+    expect(Date.now() - closedB).toBeGreaterThanOrEqual(GRACE_MS - 20);
+    expect(await app.app.get(LockService).get(lock.lockId)).toMatchObject({ status: 'RELEASED', reason: 'disconnected' });
+  });
 });
 
 describe('disconnect grace 0 releases at once', () => {

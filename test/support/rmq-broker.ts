@@ -102,10 +102,11 @@ export class TestBroker {
     this.queues.add(queue);
   }
 
-  /** A service's `REALTIME_QUEUE` and the dead-letter queue it declares beside it. */
+  /** A service's `REALTIME_QUEUE` and the dead-letter and retry queues it declares beside it. */
   trackRealtimeQueue(queue: string): void {
     this.track(queue);
     this.track(`${queue}.dead-letter`);
+    this.track(`${queue}.retry`);
   }
 
   trackExchange(exchange: string): void {

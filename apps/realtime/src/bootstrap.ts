@@ -5,6 +5,7 @@ import type { AppConfig } from '#config';
 import { AppModule } from './app.module.js';
 import { RealtimeIoAdapter } from './gateway/realtime-io.adapter.js';
 import { createInstanceId } from './observability/instance-id.js';
+import { Metrics } from './observability/metrics.js';
 import { PinoNestLogger, createRootLogger } from './observability/logger.js';
 import { RealtimeRmqServer } from './rmq/realtime-rmq.server.js';
 import { withTimeout } from './common/with-timeout.js';
@@ -20,7 +21,8 @@ export async function createApp(config: AppConfig): Promise<INestApplication> {
   const logger = new PinoNestLogger(createRootLogger(config, instanceId));
   const app = await NestFactory.create(AppModule.forRoot(config, instanceId), { logger });
   app.enableShutdownHooks();
-  app.useWebSocketAdapter(new RealtimeIoAdapter(app, config));
+  const metrics = app.get(Metrics);
+  app.useWebSocketAdapter(new RealtimeIoAdapter(app, config, () => metrics.slowSocketDisconnects.inc()));
   if (config.rabbitmqUrl) app.connectMicroservice({ strategy: app.get(RealtimeRmqServer) });
   await app.listen(config.port);
   const log = new Logger('Bootstrap');

@@ -35,7 +35,13 @@ export interface AppConfig {
   /** `0` turns the limit off. */
   rateLimitPerMinute: number;
   maxPayloadBytes: number;
-  jwt: { secret?: string; publicKey?: string };
+  /**
+   * `WS_MAX_BUFFERED_BYTES` (default 1 MiB): what one socket may have waiting to be written (a slow
+   * reader); past it the socket is disconnected, so one client cannot grow the server's memory.
+   */
+  maxSocketBufferBytes: number;
+  /** `requireExp` (`JWT_REQUIRE_EXP`, default true): a token without `exp` is refused. */
+  jwt: { secret?: string; publicKey?: string; requireExp: boolean };
   allowAnonymous: boolean;
   logLevel: LogLevel;
   /** `MQTT_URL` and friends (CONTRACT §8); absent: no MQTT bridge. */

@@ -66,6 +66,22 @@ describe('loadConfig', () => {
     expect(prod.corsOrigins).toEqual(['https://shop.example']);
   });
 
+  it('refuses anonymous mode in production', () => {
+    const prod = { NODE_ENV: 'production', REDIS_URL: 'redis://r:6379', JWT_SECRET: 'a-long-enough-secret', WEBSOCKET_CORS_ORIGIN: 'https://shop.example' };
+    expect(() => loadConfig({ ...prod, WS_ALLOW_ANONYMOUS: 'true' })).toThrow(/^WS_ALLOW_ANONYMOUS is invalid: anonymous mode is not allowed when NODE_ENV=production/);
+    expect(loadConfig({ ...prod, WS_ALLOW_ANONYMOUS: 'false' }).allowAnonymous).toBe(false);
+    expect(loadConfig({ JWT_SECRET: 'a-long-enough-secret', WS_ALLOW_ANONYMOUS: 'true' }).allowAnonymous).toBe(true);
+  });
+
+  it('JWT_REQUIRE_EXP defaults to true; WS_MAX_BUFFERED_BYTES to 1 MiB', () => {
+    expect(loadConfig({}).jwt.requireExp).toBe(true);
+    expect(loadConfig({ JWT_REQUIRE_EXP: 'false' }).jwt.requireExp).toBe(false);
+    expect(() => loadConfig({ JWT_REQUIRE_EXP: 'maybe' })).toThrow(/^JWT_REQUIRE_EXP/);
+    expect(loadConfig({}).maxSocketBufferBytes).toBe(1024 * 1024);
+    expect(loadConfig({ WS_MAX_BUFFERED_BYTES: '65536' }).maxSocketBufferBytes).toBe(65536);
+    expect(() => loadConfig({ WS_MAX_BUFFERED_BYTES: '10' })).toThrow(/^WS_MAX_BUFFERED_BYTES/);
+  });
+
   it('production requires Redis, a JWT key and a CORS allow-list', () => {
     expect(() => loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'a-long-enough-secret' })).toThrow(/^REDIS_URL/);
     expect(() => loadConfig({ NODE_ENV: 'production', REDIS_URL: 'redis://r' })).toThrow(/^JWT_SECRET/);

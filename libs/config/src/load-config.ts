@@ -101,6 +101,8 @@ export function loadConfig(env: Env): AppConfig {
   const mqtt = readMqtt(env);
 
   const allowAnonymous = read(env, 'WS_ALLOW_ANONYMOUS', bool, !hasJwtKey && !production);
+  // Anonymous clients name themselves: never in production (CONTRACT §2).
+  if (allowAnonymous && production) throw new ConfigError('WS_ALLOW_ANONYMOUS is invalid: anonymous mode is not allowed when NODE_ENV=production');
 
   const lockDurationMs = read(env, 'LOCK_DURATION_MINUTES', minutes, 5) * MINUTE;
   const maxLifetimeMs = read(env, 'MAX_LOCK_LIFETIME_MINUTES', minutes, 15) * MINUTE;
@@ -132,7 +134,8 @@ export function loadConfig(env: Env): AppConfig {
     broadcastIntervalMs: read(env, 'BROADCAST_INTERVAL_MS', int(0, 60_000), 100),
     rateLimitPerMinute: read(env, 'RATE_LIMIT_PER_MINUTE', int(0, 1_000_000), 120),
     maxPayloadBytes: read(env, 'MAX_PAYLOAD_BYTES', int(256, 100 * 1024 * 1024), 16384),
-    jwt: { ...(secret ? { secret } : {}), ...(publicKey ? { publicKey } : {}) },
+    maxSocketBufferBytes: read(env, 'WS_MAX_BUFFERED_BYTES', int(16 * 1024, 1024 * 1024 * 1024), 1024 * 1024),
+    jwt: { ...(secret ? { secret } : {}), ...(publicKey ? { publicKey } : {}), requireExp: read(env, 'JWT_REQUIRE_EXP', bool, true) },
     allowAnonymous,
     logLevel: read<LogLevel>(env, 'LOG_LEVEL', logLevel, 'info'),
     warnings,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { CatalogId, ErrorCode, Lock, LockStatus } from '#lock-domain';
-import { catalogIdSchema as catalogId, checkWith, fieldError as required, isPlainObject, lockIdSchema as lockId, type PayloadCheck } from './schema-parts.js';
+import { catalogIdSchema as catalogId, checkWith, fieldError as required, isPlainObject, lockIdSchema as lockId, payloadShapeProblem, type PayloadCheck } from './schema-parts.js';
 import { RESPONSE_EVENTS, type OrderNotice } from './socket-events.js';
 
 /**
@@ -89,6 +89,7 @@ export const RESERVED_SOCKET_EVENTS: ReadonlySet<string> = new Set([
   'lock-expired',
   'lock-released',
   'lock-confirmed',
+  'token-expired',
   'joined-event-room',
   'left-event-room',
   'order-completed',
@@ -107,6 +108,12 @@ const totalTickets = z
   .int({ error: required('must be a non-negative integer') })
   .min(0, 'must be a non-negative integer')
   .max(100_000_000, 'must be at most 100000000');
+
+/** What is pushed to sockets as is: bounded, so it can neither overflow the encoder nor flood clients. */
+const reemitted = z.unknown().superRefine((value, ctx) => {
+  const problem = payloadShapeProblem(value);
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+});
 
 /** An order as the original orders-service numbers it: echoed to the buyer in the form it came. */
 const ORDER_REF_RULE = 'must be a string of 1-128 characters or a non-negative integer';
@@ -127,8 +134,8 @@ export const RMQ_PAYLOAD_SCHEMAS = {
   [RMQ_PATTERNS.confirmLock]: message({ lockId, orderId: orderId.optional() }, '{ lockId, orderId? }'),
   [RMQ_PATTERNS.releaseLock]: message({ lockId, reason: text(200).optional() }, '{ lockId, reason? }'),
   [RMQ_PATTERNS.getLock]: message({ lockId }, '{ lockId }'),
-  [RMQ_PATTERNS.notifyUser]: message({ userId, type: socketEventName, payload: z.unknown() }, '{ userId, type, payload }'),
-  [RMQ_PATTERNS.broadcastEvent]: message({ eventId: catalogId, type: socketEventName, payload: z.unknown() }, '{ eventId, type, payload }'),
+  [RMQ_PATTERNS.notifyUser]: message({ userId, type: socketEventName, payload: reemitted }, '{ userId, type, payload }'),
+  [RMQ_PATTERNS.broadcastEvent]: message({ eventId: catalogId, type: socketEventName, payload: reemitted }, '{ eventId, type, payload }'),
   [RMQ_PATTERNS.inventoryChanged]: message({ eventId: catalogId, categoryId: catalogId, totalTickets }, '{ eventId, categoryId, totalTickets }'),
   [RMQ_PATTERNS.originalConfirmLock]: message({ lockId, userId: userId.optional() }, '{ lockId, userId? }'),
   [RMQ_PATTERNS.orderCompleted]: orderEvent(),
@@ -159,7 +166,7 @@ export function checkRmqPayload<P extends RmqPattern>(pattern: P, data: unknown)
 /** Reply to `confirm-ticket-lock` / `release-ticket-lock`. */
 export type LockCommandReply =
   | { success: true; lockId: string; status: LockStatus }
-  | { success: false; lockId?: string; status?: LockStatus; code: ErrorCode; message: string };
+  | { success: false; lockId?: string; status?: LockStatus; orderId?: string; code: ErrorCode; message: string };
 
 /** Reply to `get-ticket-lock`: the lock itself, or a refusal. */
 export type GetLockReply = Lock | { success: false; code: ErrorCode; message: string };

@@ -33,3 +33,26 @@ export function checkWith<T>(schema: z.ZodType, data: unknown, prefix: string): 
   const parts = [...new Set(parsed.error.issues.map((issue) => (issue.path.length === 0 ? issue.message : `${issue.path.map(String).join('.')} ${issue.message}`)))];
   return { success: false, message: `${prefix}: ${parts.slice(0, 5).join('; ')}` };
 }
+
+/** Bounds of a payload the service re-emits to sockets (`notify-user`, `broadcast-event`). */
+export const REEMIT_LIMITS = { maxDepth: 32, maxNodes: 10_000, maxBytes: 1024 * 1024 } as const;
+
+/**
+ * Why `value` is beyond the bounds, or undefined when it is within them. Walks iteratively (no
+ * recursion, so a hostile nesting cannot overflow the stack here) and stops at the first excess:
+ * a deeply nested payload would overflow the Socket.IO encoder, which recurses.
+ */
+export function payloadShapeProblem(value: unknown, limits: { maxDepth: number; maxNodes: number; maxBytes: number } = REEMIT_LIMITS): string | undefined {
+  const stack: Array<{ value: unknown; depth: number }> = [{ value, depth: 0 }];
+  let nodes = 0;
+  while (stack.length > 0) {
+    const { value: current, depth } = stack.pop()!;
+    if (++nodes > limits.maxNodes) return `has more than ${limits.maxNodes} values`;
+    if (typeof current !== 'object' || current === null) continue;
+    if (depth >= limits.maxDepth) return `is nested deeper than ${limits.maxDepth} levels`;
+    for (const child of Object.values(current)) stack.push({ value: child, depth: depth + 1 });
+  }
+  // Bounded depth and count: serialising now is safe and cheap.
+  const bytes = Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8');
+  return bytes > limits.maxBytes ? `is larger than ${limits.maxBytes} bytes` : undefined;
+}

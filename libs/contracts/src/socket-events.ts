@@ -168,6 +168,8 @@ export type ServerToClientEvents = ResponseEvents & {
   'lock-expired': (notification: LockNotification) => void;
   'lock-released': (notification: LockNotification) => void;
   'lock-confirmed': (notification: LockNotification) => void;
+  /** The socket's token expired; the server disconnects it right after (CONTRACT §2 Token lifetime). */
+  'token-expired': (payload: { expiredAt: string }) => void;
   error: (error: ErrorNotification) => void;
 };
 
@@ -177,6 +179,8 @@ export interface SocketData {
   userId: string;
   /** Connected without a verified token (anonymous development mode). */
   anonymous?: true;
+  /** The token's `exp` (epoch ms): the socket is told `token-expired` and disconnected then. */
+  tokenExpiresAt?: number;
   /** Set once this session was granted a lock: only such sessions need a release after disconnect. */
   holdsLocks?: true;
 }

@@ -61,6 +61,8 @@ export class LockError extends Error {
      * late confirm of a lock past `expiresAt`), so the owner hears of it exactly once.
      */
     readonly changes?: LockChanges,
+    /** `LOCK_NOT_ACTIVE` on a confirm of a lock already CONFIRMED for another order: that order. */
+    readonly orderId?: string,
   ) {
     super(message);
   }

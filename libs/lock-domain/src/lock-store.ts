@@ -57,7 +57,7 @@ export interface LockRequest {
   hold: Hold;
   userId: string;
   sessionId: string;
-  /** Retries with the same `requestId` from the same user get the first answer back. */
+  /** Retries with the same `requestId` (and the same event, category, quantity) from the same user get the first answer back. */
   requestId?: string;
 }
 
@@ -148,7 +148,9 @@ export interface LockStore {
   extend(lockId: string, userId: string): Promise<StoreReply<LockRecord>>;
 
   /**
-   * Orders bought the tickets. Idempotent for CONFIRMED. A lock past its `expiresAt` (recorded
+   * Orders bought the tickets. Idempotent for CONFIRMED with the same `orderId` (or none on both);
+   * another order → `LOCK_NOT_ACTIVE` with the confirmed `orderId`. Never makes sold exceed total
+   * (`INSUFFICIENT_TICKETS`). A lock past its `expiresAt` (recorded
    * EXPIRED or not, while retained) is confirmed only if its quantity can be taken again now,
    * else `LOCK_EXPIRED`. RELEASED → `LOCK_NOT_ACTIVE`.
    */

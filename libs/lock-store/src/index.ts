@@ -3,3 +3,4 @@ export { RedisLockChangeFeed, type RedisLockChangeFeedOptions } from './redis/re
 export { RedisLockStore, type RedisLockStoreOptions } from './redis/redis-lock-store.js';
 export { RedisOutbox, type OutboxEntry } from './redis/redis-outbox.js';
 export { watchOutages, type OutageListener } from './redis/outages.js';
+export { catalogMarkerKey } from './redis/redis-keys.js';

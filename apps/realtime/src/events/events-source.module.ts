@@ -1,9 +1,9 @@
 import { Inject, Logger, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '#config';
 import { loadCatalogFile } from '#contracts';
-import { LOCK_STORE, type LockStore } from '#lock-domain';
 import { LockStoreModule } from '../locks/lock-store.module.js';
 import { AVAILABILITY_SOURCE, type AvailabilitySource } from './availability-source.js';
+import { CatalogGuard } from './catalog-guard.js';
 import { CatalogSource } from './catalog-source.js';
 import { RmqEventsSource } from './rmq-events-source.js';
 import { TcpEventsSource } from './tcp-events-source.js';
@@ -25,24 +25,25 @@ import { TcpEventsSource } from './tcp-events-source.js';
         return new CatalogSource(await loadCatalogFile(config.catalogFile));
       },
     },
+    CatalogGuard,
   ],
-  exports: [AVAILABILITY_SOURCE],
+  exports: [AVAILABILITY_SOURCE, CatalogGuard],
 })
 export class EventsSourceModule implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('EventsSource');
 
   constructor(
     @Inject(AVAILABILITY_SOURCE) private readonly source: AvailabilitySource,
-    @Inject(LOCK_STORE) private readonly store: LockStore,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly catalog: CatalogGuard,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    const events = await this.source.initialEvents();
     // The catalog is the truth for its totals: a changed file wins over what Redis remembers.
-    for (const event of events) await this.store.defineEvent(event, { replaceTotals: true });
+    const count = await this.catalog.define();
+    this.catalog.watch();
     if (!this.source.lazy) {
-      this.logger.log(`catalog ${this.config.catalogFile}: ${events.length} event(s) defined`);
+      this.logger.log(`catalog ${this.config.catalogFile}: ${count} event(s) defined`);
     } else if (this.config.eventsTcp && this.config.eventsSource === 'tcp') {
       const { host, port } = this.config.eventsTcp;
       this.logger.log(`events and categories come from the Events service over Nest TCP at ${host}:${port}, asked once each`);

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '#config';
+import { LockError } from '#lock-domain';
 import { userRoom } from '#contracts';
 import { LockService } from '../locks/lock.service.js';
 import { RealtimeNamespaceRef } from './realtime-namespace.js';
@@ -7,10 +8,15 @@ import type { RealtimeSocket } from './socket-types.js';
 import { errorMessage } from '../common/error-message.js';
 
 /**
- * Releases a disconnected session's locks after `DISCONNECT_GRACE_SECONDS`, unless the user has a
- * connected socket by then (a reconnection or another tab). The check asks the namespace's adapter
- * (`fetchSockets` on the user's room), so it covers every instance once the Redis adapter is used.
- * Only sessions that were granted a lock are scheduled: browsing clients cost nothing here.
+ * Releases a user's ACTIVE locks `DISCONNECT_GRACE_SECONDS` after the user's **last** socket went away,
+ * unless the user is back by then (CONTRACT §2 Disconnect). Per user, not per socket: whichever tab
+ * or instance made a lock, it is the user leaving altogether that counts, and each disconnect starts
+ * the grace afresh (a reconnection that drops again gets a new grace).
+ *
+ * A socket leaving while the user still has another one on this instance schedules nothing (that
+ * one's disconnect will). Otherwise a timer per user; when it fires, the user's ACTIVE locks are read
+ * (one store call, usually empty for browsing users) and, only if there are any, the user's room is
+ * asked for sockets on every instance (`fetchSockets` through the Redis adapter) before releasing.
  */
 @Injectable()
 export class DisconnectGrace implements OnModuleDestroy {
@@ -26,21 +32,23 @@ export class DisconnectGrace implements OnModuleDestroy {
 
   /**
    * Called when a socket disconnects, and again by a lock request that completed after its socket
-   * left (so a lock granted in that window is not forgotten); a session is scheduled once.
+   * left (so a lock granted in that window is not forgotten). Restarts the user's grace.
    */
   onDisconnect(socket: RealtimeSocket): void {
-    if (this.closing || !socket.data.holdsLocks || this.timers.has(socket.id)) return;
-    const sessionId = socket.id;
     const { userId } = socket.data;
+    if (this.closing || this.connectedHere(userId)) return;
+    const previous = this.timers.get(userId);
+    if (previous) clearTimeout(previous);
     const expire = () => {
-      this.timers.delete(sessionId);
-      this.releaseUnlessConnected(sessionId, userId).catch((error: unknown) => this.warn(sessionId, error));
+      this.timers.delete(userId);
+      this.releaseUnlessConnected(userId).catch((error: unknown) => this.warn(userId, error));
     };
     if (this.config.disconnectGraceMs === 0) {
+      this.timers.delete(userId);
       expire();
       return;
     }
-    this.timers.set(sessionId, setTimeout(expire, this.config.disconnectGraceMs));
+    this.timers.set(userId, setTimeout(expire, this.config.disconnectGraceMs));
   }
 
   onModuleDestroy(): void {
@@ -51,17 +59,33 @@ export class DisconnectGrace implements OnModuleDestroy {
     this.timers.clear();
   }
 
-  private async releaseUnlessConnected(sessionId: string, userId: string): Promise<void> {
-    const nsp = this.namespace.get();
-    if (!nsp || this.closing) return;
-    const sockets = await nsp.in(userRoom(userId)).fetchSockets();
-    if (sockets.length > 0) return;
-    const released = await this.locks.releaseSession(sessionId, 'disconnected');
-    if (released.length > 0) this.logger.debug(`released ${released.length} lock(s) of disconnected session ${sessionId}`);
+  /** Another socket of the user on this instance (a disconnected socket has already left its rooms). */
+  private connectedHere(userId: string): boolean {
+    const room = this.namespace.get()?.adapter.rooms.get(userRoom(userId));
+    return room !== undefined && room.size > 0;
   }
 
-  private warn(sessionId: string, error: unknown): void {
+  private async releaseUnlessConnected(userId: string): Promise<void> {
+    const nsp = this.namespace.get();
+    if (!nsp || this.closing) return;
+    const held = await this.locks.myLocks(userId);
+    if (held.length === 0) return;
+    const sockets = await nsp.in(userRoom(userId)).fetchSockets();
+    if (sockets.length > 0 || this.closing) return;
+    let released = 0;
+    for (const lock of held) {
+      try {
+        if ((await this.locks.release(lock.lockId, 'disconnected')).status === 'RELEASED') released++;
+      } catch (error) {
+        // Confirmed meanwhile (LOCK_NOT_ACTIVE): nothing to free.
+        if (!(error instanceof LockError)) throw error;
+      }
+    }
+    if (released > 0) this.logger.debug(`released ${released} lock(s) of disconnected user ${userId}`);
+  }
+
+  private warn(userId: string, error: unknown): void {
     // The locks still expire on their own; nothing else to do.
-    this.logger.warn(`could not release the locks of session ${sessionId}: ${errorMessage(error)}`);
+    this.logger.warn(`could not release the locks of user ${userId}: ${errorMessage(error)}`);
   }
 }

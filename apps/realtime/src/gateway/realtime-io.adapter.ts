@@ -8,6 +8,7 @@ import { Server, type Namespace, type ServerOptions, type Socket } from 'socket.
 import type { AppConfig } from '#config';
 import { watchOutages } from '#lock-store';
 import { REALTIME_NAMESPACE } from './socket-types.js';
+import { boundWriteBuffer, type EngineConnection } from './slow-reader.js';
 
 // package.json pins socket.io to the release @nestjs/platform-socket.io depends on, so both share one copy.
 type NestServerOptions = Parameters<IoAdapter['createIOServer']>[1];
@@ -26,6 +27,8 @@ type NestSocket = Parameters<IoAdapter['bindMessageHandlers']>[0];
  *   room broadcasts, owner notifications, `fetchSockets` (disconnect grace) and server-side requests
  *   (`/stats`) then span every instance. Channels are named after `REDIS_KEY_PREFIX`, so deployments
  *   sharing a Redis stay apart;
+ * - bounds what one connection may have waiting to be written (`WS_MAX_BUFFERED_BYTES`): a slow reader
+ *   is cut there ({@link boundWriteBuffer}) and `onSlowSocket` is told (counted in `/metrics`);
  * - keeps an idle connection light: once a socket is connected it drops the raw HTTP request and the
  *   handshake's headers and token (everything needed was read by the auth middleware), and message
  *   handlers are plain listeners instead of one RxJS pipeline per handler and socket.
@@ -35,7 +38,8 @@ export class RealtimeIoAdapter extends IoAdapter {
 
   constructor(
     appOrHttpServer: INestApplicationContext | object,
-    private readonly config: Pick<AppConfig, 'corsOrigins' | 'maxPayloadBytes' | 'redisUrl' | 'redisKeyPrefix'>,
+    private readonly config: Pick<AppConfig, 'corsOrigins' | 'maxPayloadBytes' | 'maxSocketBufferBytes' | 'redisUrl' | 'redisKeyPrefix'>,
+    private readonly onSlowSocket: () => void = () => undefined,
   ) {
     super(appOrHttpServer);
   }
@@ -90,6 +94,10 @@ export class RealtimeIoAdapter extends IoAdapter {
   override bindClientConnect(server: Namespace, callback: (socket: Socket) => void): void {
     server.on('connection', (socket: Socket) => {
       releaseHandshake(socket);
+      boundWriteBuffer(socket.conn as unknown as EngineConnection, this.config.maxSocketBufferBytes, (bytes) => {
+        this.logger.warn(`socket ${socket.id} cut: ${bytes} bytes waiting to be written (a slow reader; bound ${this.config.maxSocketBufferBytes})`);
+        this.onSlowSocket();
+      });
       callback(socket);
     });
   }

@@ -50,6 +50,7 @@ export class RealtimeGateway implements OnGatewayInit<RealtimeNamespace>, OnGate
   handleConnection(socket: RealtimeSocket): void {
     const { userId } = socket.data;
     this.metrics.connections.inc({ authenticated: socket.data.anonymous ? 'false' : 'true' });
+    this.auth.watchExpiry(socket);
     if (this.limiter) {
       socket.use(rateLimitMiddleware(socket, this.limiter));
       this.limiter.track?.(userId);

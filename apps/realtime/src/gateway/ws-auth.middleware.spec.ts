@@ -19,8 +19,8 @@ const RSA = pem(rsa);
 const OTHER_RSA = pem(otherRsa);
 const EC = pem(ec);
 
-function middleware(jwt: AppConfig['jwt'], allowAnonymous = false): WsAuthMiddleware {
-  return new WsAuthMiddleware({ jwt, allowAnonymous } as AppConfig);
+function middleware(jwt: Omit<AppConfig['jwt'], 'requireExp'> & { requireExp?: boolean }, allowAnonymous = false): WsAuthMiddleware {
+  return new WsAuthMiddleware({ jwt: { requireExp: true, ...jwt }, allowAnonymous } as AppConfig);
 }
 
 interface Handshake {
@@ -100,6 +100,19 @@ describe('WsAuthMiddleware', () => {
       expect(await refusal(auth, { token })).toBe('Invalid token: expired');
     });
 
+    it('requires exp (JWT_REQUIRE_EXP, default true); with it off a token without exp is accepted', async () => {
+      const noExp = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('alice').sign(new TextEncoder().encode(SECRET));
+      expect(await refusal(auth, { token: noExp })).toBe('Invalid token: no exp claim (tokens must expire)');
+      expect(await middleware({ secret: SECRET, requireExp: false }).authenticate(socket({ token: noExp }))).toBe('alice');
+    });
+
+    it('refuses control and bidirectional-override characters in sub / userId', async () => {
+      for (const id of ['admin\u202Eevil', 'bob\u200F', 'line\nbreak']) {
+        expect(await refusal(auth, { token: await hs256({}, { sub: id }) })).toBe('Invalid token: no usable sub or userId claim');
+        expect(await refusal(auth, { token: await hs256({ userId: id }) })).toBe('Invalid token: no usable sub or userId claim');
+      }
+    });
+
     it('refuses an unsecured token (alg "none")', async () => {
       const token = new UnsecuredJWT({ sub: 'alice' }).setExpirationTime('1h').encode();
       expect(await refusal(auth, { token })).toMatch(/^Invalid token/);
@@ -157,18 +170,26 @@ describe('WsAuthMiddleware', () => {
       expect(await auth.authenticate(socket({ token: await hs256({}, { sub: 'alice' }), query: { userId: 'guest-2' } }))).toBe('guest-2');
     });
 
-    it('refuses an unusable query.userId', async () => {
+    it('refuses an unusable query.userId (spaces, control and bidirectional or zero-width characters)', async () => {
       const auth = middleware({}, true);
-      for (const userId of ['has space', 'x'.repeat(129), ['a', 'b'], 'tab\there']) {
+      for (const userId of ['has space', 'x'.repeat(129), ['a', 'b'], 'tab\there', 'admin\u202Eevil', 'a\u2066b', 'zero\u200Bwidth', 'nul\u0000']) {
         expect(await refusal(auth, { query: { userId } })).toMatch(/^Invalid userId/);
       }
     });
 
     it('with a key configured: a client without a token is anonymous, but a bad token is refused, not downgraded', async () => {
       const auth = middleware({ secret: SECRET }, true);
-      expect(await auth.authenticate(socket({ query: { userId: 'guest-3' } }))).toBe('guest-3');
+      expect(await auth.authenticate(socket({ query: { userId: 'guest-3' } }))).toBe('anon-guest-3');
       expect(await auth.authenticate(socket({ token: await hs256({}, { sub: 'alice' }), query: { userId: 'guest-3' } }))).toBe('alice');
       expect(await refusal(auth, { token: await hs256({}, { sub: 'alice', secret: 'another-secret-0123456789abcdef' }) })).toMatch(/bad signature/);
+    });
+
+    it('with a key configured: an anonymous id is always anon-…, so it can never be a token user', async () => {
+      const auth = middleware({ secret: SECRET }, true);
+      expect(await auth.authenticate(socket({ query: { userId: 'victim' } }))).toBe('anon-victim');
+      expect(await auth.authenticate(socket({ query: { userId: 'anon-x' } }))).toBe('anon-anon-x');
+      expect(await auth.authenticate(socket())).toMatch(/^anon-[0-9a-f-]{36}$/);
+      expect(await refusal(auth, { query: { userId: 'x'.repeat(124) } })).toMatch(/^Invalid userId: expected 1-123 characters/);
     });
 
     it('off and no key configured: every connection is refused', async () => {
@@ -184,10 +205,12 @@ describe('WsAuthMiddleware', () => {
       });
     };
 
-    it('stores only the user id on the socket and lets it in', async () => {
-      const { error, data } = await run(middleware({ secret: SECRET }), { token: await hs256({}, { sub: 'alice' }) });
+    it('stores only the user id and the token expiry on the socket and lets it in', async () => {
+      const token = await hs256({}, { sub: 'alice' });
+      const { error, data } = await run(middleware({ secret: SECRET }), { token });
       expect(error).toBeUndefined();
-      expect(data).toEqual({ userId: 'alice' });
+      const { exp } = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as { exp: number };
+      expect(data).toEqual({ userId: 'alice', tokenExpiresAt: exp * 1000 });
     });
 
     it('refuses with data.code UNAUTHORIZED (what the client gets as connect_error)', async () => {

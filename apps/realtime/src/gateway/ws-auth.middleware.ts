@@ -11,8 +11,16 @@ type VerificationKey = CryptoKey | Uint8Array;
 
 /** Tokens longer than this are refused before any cryptography runs. */
 const MAX_TOKEN_LENGTH = 8192;
-/** Printable, no whitespace or control characters: user ids end up in room names and store keys. */
-const USER_ID_PATTERN = new RegExp(`^[^\\s\\p{Cc}]{1,${MAX_USER_ID_LENGTH}}$`, 'u');
+/**
+ * Printable, no whitespace, control or format characters (`Cf`: bidirectional overrides such as
+ * U+202E, zero-width characters), which could make one id display as another. User ids end up in
+ * room names, store keys and screens.
+ */
+const USER_ID_PATTERN = new RegExp(`^[^\\s\\p{Cc}\\p{Cf}]{1,${MAX_USER_ID_LENGTH}}$`, 'u');
+/** Anonymous ids, when token users exist, all start with this: they can never name a token user. */
+const ANONYMOUS_PREFIX = 'anon-';
+/** setTimeout's limit; a later expiry is re-armed in steps. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** A refused handshake; reaches the client as `connect_error` with `data.code = "UNAUTHORIZED"`. */
 export class HandshakeRefused extends Error {
@@ -32,9 +40,13 @@ export class HandshakeRefused extends Error {
  * `jose`: HS256 with `JWT_SECRET`, RS256 or ES256 (by the key's type) with `JWT_PUBLIC_KEY`; the
  * signature and `exp`/`nbf` are checked. The user is the `sub` claim, else the `userId` claim.
  *
+ * A token must carry `exp` unless `JWT_REQUIRE_EXP=false`; at that instant the socket is told
+ * `token-expired` and disconnected ({@link watchExpiry}).
+ *
  * Without a token, the connection is refused unless `WS_ALLOW_ANONYMOUS` is on; an anonymous client is
- * `query.userId` (validated) or a generated id. A token that is present but invalid is refused even
- * then: a client that believes it is authenticated must not be silently downgraded.
+ * `query.userId` (validated) or a generated id, prefixed `anon-` when a JWT key is configured so that
+ * it can never act as a token user. A token that is present but invalid is refused even then: a
+ * client that believes it is authenticated must not be silently downgraded.
  */
 @Injectable()
 export class WsAuthMiddleware implements OnModuleInit {
@@ -75,26 +87,54 @@ export class WsAuthMiddleware implements OnModuleInit {
   private async identify(socket: Pick<RealtimeSocket, 'handshake'>): Promise<RealtimeSocket['data']> {
     const token = tokenOf(socket.handshake);
     const keys = await this.verificationKeys();
-    if (token !== undefined && keys.size > 0) return { userId: await this.verify(token, keys) };
+    if (token !== undefined && keys.size > 0) return this.verify(token, keys);
     if (!this.config.allowAnonymous) {
       throw new HandshakeRefused(keys.size === 0 ? 'Authentication is not configured on this server' : 'Authentication required: no token');
     }
     // Anonymous mode with no key configured: a token cannot be verified, so it identifies nobody.
-    return { userId: anonymousUser(socket.handshake.query.userId), anonymous: true };
+    return { userId: anonymousUser(socket.handshake.query.userId, keys.size > 0), anonymous: true };
   }
 
-  private async verify(token: string, keys: Map<Algorithm, VerificationKey>): Promise<string> {
+  /**
+   * Tells a socket `token-expired` and disconnects it when its token's `exp` passes (the grace then
+   * keeps its locks while the client reconnects with a fresh token). Call once it is connected.
+   */
+  watchExpiry(socket: RealtimeSocket): void {
+    const expiresAt = socket.data.tokenExpiresAt;
+    if (expiresAt === undefined) return;
+    let timer: NodeJS.Timeout | undefined;
+    const arm = () => {
+      const left = expiresAt - Date.now();
+      if (left > MAX_TIMER_MS) {
+        timer = setTimeout(arm, MAX_TIMER_MS);
+        return;
+      }
+      timer = setTimeout(
+        () => {
+          if (!socket.connected) return;
+          socket.emit('token-expired', { expiredAt: new Date(expiresAt).toISOString() });
+          socket.disconnect(true);
+        },
+        Math.max(0, left),
+      );
+    };
+    arm();
+    socket.once('disconnect', () => clearTimeout(timer));
+  }
+
+  private async verify(token: string, keys: Map<Algorithm, VerificationKey>): Promise<RealtimeSocket['data']> {
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, (header: JWTHeaderParameters) => keyFor(keys, header), {
         algorithms: [...keys.keys()],
+        ...(this.config.jwt.requireExp ? { requiredClaims: ['exp'] } : {}),
       }));
     } catch (error) {
       throw new HandshakeRefused(refusalReason(error));
     }
     const userId = claimedUser(payload);
     if (userId === undefined) throw new HandshakeRefused('Invalid token: no usable sub or userId claim');
-    return userId;
+    return typeof payload.exp === 'number' ? { userId, tokenExpiresAt: payload.exp * 1000 } : { userId };
   }
 
   private verificationKeys(): Promise<Map<Algorithm, VerificationKey>> {
@@ -143,15 +183,23 @@ function claimedUser(payload: JWTPayload): string | undefined {
   return undefined;
 }
 
-function anonymousUser(requested: unknown): string {
-  if (requested === undefined || requested === '') return `anon-${randomUUID()}`;
-  if (typeof requested === 'string' && USER_ID_PATTERN.test(requested)) return requested;
-  throw new HandshakeRefused(`Invalid userId: expected 1-${MAX_USER_ID_LENGTH} characters without spaces`);
+/**
+ * An anonymous client's id: its `query.userId` or a generated one. When token users exist
+ * (`prefixed`), always `anon-…`, so `query.userId=alice` is `anon-alice`, never the token user alice.
+ */
+function anonymousUser(requested: unknown, prefixed: boolean): string {
+  if (requested === undefined || requested === '') return `${ANONYMOUS_PREFIX}${randomUUID()}`;
+  if (typeof requested === 'string') {
+    const id = prefixed ? `${ANONYMOUS_PREFIX}${requested}` : requested;
+    if (USER_ID_PATTERN.test(id)) return id;
+  }
+  throw new HandshakeRefused(`Invalid userId: expected 1-${MAX_USER_ID_LENGTH - (prefixed ? ANONYMOUS_PREFIX.length : 0)} characters without spaces or control characters`);
 }
 
 function refusalReason(error: unknown): string {
   if (error instanceof HandshakeRefused) return error.message;
   if (error instanceof joseErrors.JWTExpired) return 'Invalid token: expired';
+  if (error instanceof joseErrors.JWTClaimValidationFailed && error.claim === 'exp') return 'Invalid token: no exp claim (tokens must expire)';
   if (error instanceof joseErrors.JWTClaimValidationFailed) return `Invalid token: ${error.message}`;
   if (error instanceof joseErrors.JWSSignatureVerificationFailed) return 'Invalid token: bad signature';
   return 'Invalid token';

@@ -84,7 +84,9 @@ export class LockService {
     try {
       return (await this.confirm(lockId)).status === 'CONFIRMED';
     } catch (error) {
-      if (error instanceof LockError) return false;
+      // Already CONFIRMED for an order (confirm-ticket-lock with an orderId): this pattern has no
+      // order of its own and asks only whether the lock is CONFIRMED now.
+      if (error instanceof LockError) return error.code === 'LOCK_NOT_ACTIVE' && error.status === 'CONFIRMED';
       throw error;
     }
   }

@@ -93,6 +93,18 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly catalogRestores = new Counter({
+    name: 'realtime_catalog_restores_total',
+    help: 'Times Redis was found empty (catalog marker gone) and the catalog defined again',
+    registers: [this.registry],
+  });
+
+  readonly slowSocketDisconnects = new Counter({
+    name: 'realtime_slow_socket_disconnects_total',
+    help: 'Sockets disconnected because more than WS_MAX_BUFFERED_BYTES waited to be written to them (slow readers)',
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }

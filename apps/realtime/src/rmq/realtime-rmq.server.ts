@@ -6,9 +6,18 @@ import type { ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
 import { lastValueFrom } from 'rxjs';
 import { withTimeout } from '../common/with-timeout.js';
 import { errorMessage } from '../common/error-message.js';
+import {
+  decideRetry,
+  deadLetterPublishOptions,
+  isUnreadable,
+  readEnvelope,
+  retryPublishOptions,
+  truncate,
+  type DeadLetterReason,
+  type RetryPolicy,
+} from './rmq-envelope.js';
 
-/** Why a message was moved to the dead-letter queue (its `x-dead-letter-reason` header). */
-export type DeadLetterReason = 'unparseable-body' | 'not-an-object' | 'unknown-pattern' | 'invalid-payload';
+export type { DeadLetterReason } from './rmq-envelope.js';
 
 /**
  * What a handler returns instead of a reply when an event-style message is to be dead-lettered
@@ -40,8 +49,11 @@ export interface RealtimeRmqServerOptions {
   queue: string;
   /** Unacknowledged messages in flight per consumer: bounds memory and work under a flood. */
   prefetch: number;
-  /** A handler fault (Redis away) requeues the message after this, instead of spinning on it. */
-  faultRetryMs: number;
+  /**
+   * A handler fault (Redis away, anything thrown) sends the message back through `<queue>.retry`
+   * after a delay doubling from `baseDelayMs`; after `maxRetries` it is dead-lettered.
+   */
+  retry: RetryPolicy;
   /** Told how each message ended (metrics): `ok`, `dead-letter` or `retried`; unknown patterns as `unknown`. */
   onOutcome?: (pattern: string, outcome: 'ok' | 'dead-letter' | 'retried') => void;
 }
@@ -57,8 +69,12 @@ const NO_HANDLER_REPLY = 'There is no matching message handler defined in the re
  *
  * - manual acknowledgement, **after** the handler's effect is committed in Redis (the handler's
  *   promise resolved) and its reply published; refusals (`LockError` replies) are final and acked too;
- * - a handler that throws (a fault such as Redis being away) gets its message requeued after
- *   `faultRetryMs`: nothing is lost, and handlers are idempotent, so the retry has one effect;
+ * - a handler that throws (a fault such as Redis being away) gets its message retried: a copy
+ *   counting the attempt (`x-retry-count`) waits in `<queue>.retry` (per-message TTL, then the
+ *   broker dead-letters it back to the queue) and the original is acked, so a waiting retry holds no
+ *   prefetch slot; handlers are idempotent, so a retry has one effect. After `retry.maxRetries` the
+ *   message is dead-lettered (`retries-exhausted`, the last error as detail) and a waiting sender
+ *   gets an `INTERNAL_ERROR` answer: no message, however many of them, can stall the consumer;
  * - unparseable or non-object bodies, unknown patterns and invalid event payloads are copied to
  *   `<queue>.dead-letter` with headers naming the reason, then acked: they never block the consumer
  *   (plain Nest 12 would drop them with a nack) and stay there for an operator to inspect.
@@ -68,9 +84,10 @@ const NO_HANDLER_REPLY = 'There is no matching message handler defined in the re
  */
 export class RealtimeRmqServer extends ServerRMQ {
   readonly deadLetterQueue: string;
+  /** Where a retried message waits out its delay before the broker puts it back in the queue. */
+  readonly retryQueue: string;
   private readonly log = new Logger('RabbitMQ');
   private readonly inflight = new Set<Promise<void>>();
-  private readonly retries = new Set<NodeJS.Timeout>();
   private current: ConfirmChannel | undefined;
   private draining = false;
   /** Set once the queue is declared and consumed on the current connection. */
@@ -97,6 +114,7 @@ export class RealtimeRmqServer extends ServerRMQ {
       socketOptions: { heartbeatIntervalInSeconds: 5, reconnectTimeInSeconds: 2 },
     });
     this.deadLetterQueue = `${settings.queue}.dead-letter`;
+    this.retryQueue = `${settings.queue}.retry`;
     this.on('disconnect', () => {
       this.consuming = false;
     });
@@ -116,6 +134,11 @@ export class RealtimeRmqServer extends ServerRMQ {
     this.watchChannel();
     try {
       await channel.assertQueue(this.deadLetterQueue, { durable: true });
+      // Expired copies go back to the queue through the default exchange.
+      await channel.assertQueue(this.retryQueue, {
+        durable: true,
+        arguments: { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': this.settings.queue },
+      });
       this.current = channel;
       if (this.draining) {
         callback();
@@ -150,22 +173,12 @@ export class RealtimeRmqServer extends ServerRMQ {
     await withTimeout(Promise.allSettled([...this.inflight]), timeoutMs, undefined);
   }
 
-  override async close(): Promise<void> {
-    for (const timer of this.retries) clearTimeout(timer);
-    this.retries.clear();
-    await super.close();
-  }
-
   /**
    * Acknowledges a message whose effect is committed. On a channel that closed meanwhile this is a
    * no-op: the broker has already put the message back and will redeliver it.
    */
   acknowledge(channel: ConfirmChannel, message: ConsumeMessage): void {
-    try {
-      channel.ack(message);
-    } catch {
-      this.log.warn('ack failed (channel closed): the message will be redelivered');
-    }
+    if (!ackQuietly(channel, message)) this.log.warn('ack failed (channel closed): the message will be redelivered');
   }
 
   /**
@@ -180,44 +193,68 @@ export class RealtimeRmqServer extends ServerRMQ {
   }
 
   private async process(message: ConsumeMessage, channel: ConfirmChannel): Promise<void> {
+    let pattern = 'unknown';
+    let expectsReply = false;
+    let id: unknown;
     try {
       const envelope = readEnvelope(message.content);
-      if ('reason' in envelope) {
+      if (isUnreadable(envelope)) {
         await this.deadLetter(channel, message, envelope.reason, envelope.detail);
         this.settings.onOutcome?.('unknown', 'dead-letter');
         return;
       }
-      const pattern = this.getPatternAsString(envelope.pattern);
+      id = envelope.id;
       const replyTo = message.properties.replyTo as unknown;
-      const expectsReply = envelope.id !== undefined && typeof replyTo === 'string' && replyTo !== '';
-      const handler = this.handlerOf(pattern);
+      expectsReply = envelope.id !== undefined && typeof replyTo === 'string' && replyTo !== '';
+      const name = this.getPatternAsString(envelope.pattern);
+      const handler = this.handlerOf(name);
       if (!handler) {
-        await this.deadLetter(channel, message, 'unknown-pattern', `no handler for pattern ${truncate(pattern)}`);
-        if (expectsReply) this.reply(message, { id: envelope.id, err: NO_HANDLER_REPLY, status: 'error', isDisposed: true });
+        await this.deadLetter(channel, message, 'unknown-pattern', `no handler for pattern ${truncate(name)}`);
+        if (expectsReply) this.reply(message, { id, err: NO_HANDLER_REPLY, status: 'error', isDisposed: true });
         this.settings.onOutcome?.('unknown', 'dead-letter');
         return;
       }
-      const context = new RealtimeRmqContext(message, channel, pattern, expectsReply);
-      let outcome: unknown;
-      try {
-        outcome = await this.run(handler, envelope.data, context);
-      } catch (error) {
-        this.retryLater(channel, message, pattern, error);
-        this.settings.onOutcome?.(pattern, 'retried');
-        return;
-      }
+      pattern = name;
+      const outcome = await this.run(handler, envelope.data, new RealtimeRmqContext(message, channel, pattern, expectsReply));
       if (outcome instanceof DeadLetter) {
         await this.deadLetter(channel, message, outcome.reason, outcome.detail);
         this.settings.onOutcome?.(pattern, 'dead-letter');
         return;
       }
-      if (expectsReply) this.reply(message, { id: envelope.id, response: outcome, isDisposed: true });
+      if (expectsReply) this.reply(message, { id, response: outcome, isDisposed: true });
       this.acknowledge(channel, message);
       this.settings.onOutcome?.(pattern, 'ok');
     } catch (error) {
-      // Only the dead-letter publish can land here (channel closed, broker nack): the message is
-      // still unacked, so the broker redelivers it, or the retry below puts it back.
-      this.retryLater(channel, message, 'dead-letter', error);
+      await this.failed(channel, message, { pattern, expectsReply, id }, error);
+    }
+  }
+
+  /**
+   * A failed attempt (a handler fault, or a dead-letter publish that failed): retried later, or,
+   * past the cap, dead-lettered with the last error. If even that cannot be published, the message
+   * goes back to the queue as it is (its retry count unchanged).
+   */
+  private async failed(channel: ConfirmChannel, message: ConsumeMessage, sent: { pattern: string; expectsReply: boolean; id: unknown }, error: unknown): Promise<void> {
+    const decision = decideRetry(message.properties.headers, this.settings.retry);
+    try {
+      if (decision.retry) {
+        this.log.warn(`${truncate(sent.pattern)} failed, retry ${decision.attempt} in ${decision.delayMs} ms: ${errorMessage(error)}`);
+        await this.publish(channel, this.retryQueue, message.content, retryPublishOptions(message.properties, decision.attempt, decision.delayMs));
+        // Not acknowledge(): nothing is committed, the copy now carries the message.
+        ackQuietly(channel, message);
+        this.settings.onOutcome?.(sent.pattern, 'retried');
+        return;
+      }
+      await this.deadLetter(channel, message, 'retries-exhausted', `${sent.pattern} failed ${decision.attempts} times, last: ${errorMessage(error)}`);
+      if (sent.expectsReply) {
+        this.reply(message, { id: sent.id, response: { success: false, code: 'INTERNAL_ERROR', message: 'The message could not be processed' }, isDisposed: true });
+      }
+      this.settings.onOutcome?.(sent.pattern, 'dead-letter');
+    } catch (publishError) {
+      // Channel closed: the broker already put the message back. A refused publish on a live channel:
+      // give it back ourselves after a pause, so it cannot hold a prefetch slot for ever.
+      this.log.warn(`${truncate(sent.pattern)}: could not retry or dead-letter (${errorMessage(publishError)}); requeued`);
+      setTimeout(() => nackQuietly(channel, message), this.settings.retry.baseDelayMs).unref();
     }
   }
 
@@ -236,41 +273,18 @@ export class RealtimeRmqServer extends ServerRMQ {
     return lastValueFrom(this.transformToObservable(result), { defaultValue: undefined });
   }
 
-  private retryLater(channel: ConfirmChannel, message: ConsumeMessage, pattern: string, error: unknown): void {
-    this.log.warn(`${truncate(pattern)} failed, requeued in ${this.settings.faultRetryMs} ms: ${errorMessage(error)}`);
-    const timer = setTimeout(() => {
-      this.retries.delete(timer);
-      try {
-        channel.nack(message, false, true);
-      } catch {
-        // Channel gone: the broker requeued the message already.
-      }
-    }, this.settings.faultRetryMs);
-    this.retries.add(timer);
-  }
-
   /** Copies the raw message to the dead-letter queue (publisher-confirmed), then acks the original. */
   private async deadLetter(channel: ConfirmChannel, message: ConsumeMessage, reason: DeadLetterReason, detail: string): Promise<void> {
     this.log.warn(`dead-lettered (${reason}): ${detail}`);
-    const { properties } = message;
-    const options: Options.Publish = {
-      persistent: true,
-      headers: {
-        ...properties.headers,
-        'x-dead-letter-reason': reason,
-        'x-dead-letter-detail': truncate(detail, 500),
-        'x-original-queue': this.settings.queue,
-        'x-dead-lettered-at': new Date().toISOString(),
-      },
-    };
-    for (const key of ['contentType', 'contentEncoding', 'correlationId', 'replyTo', 'messageId', 'timestamp', 'type', 'appId'] as const) {
-      const value = properties[key] as unknown;
-      if (value !== undefined) (options as Record<string, unknown>)[key] = value;
-    }
-    await new Promise<void>((resolve, reject) => {
-      channel.sendToQueue(this.deadLetterQueue, message.content, options, (error: unknown) => (error ? reject(toError(error)) : resolve()));
-    });
+    const options = deadLetterPublishOptions(message.properties, { reason, detail, queue: this.settings.queue, at: new Date() });
+    await this.publish(channel, this.deadLetterQueue, message.content, options);
     this.acknowledge(channel, message);
+  }
+
+  private publish(channel: ConfirmChannel, queue: string, content: Buffer, options: Options.Publish): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      channel.sendToQueue(queue, content, options, (error: unknown) => (error ? reject(toError(error)) : resolve()));
+    });
   }
 
   private reply(message: ConsumeMessage, packet: Record<string, unknown>): void {
@@ -283,28 +297,22 @@ export class RealtimeRmqServer extends ServerRMQ {
   }
 }
 
-type Envelope = { pattern: unknown; data: unknown; id: unknown } | { reason: DeadLetterReason; detail: string };
-
-/** The Nest RMQ packet `{ pattern, data, id? }`, or why it is not one. */
-function readEnvelope(content: Buffer): Envelope {
-  let body: unknown;
+/** Acks; false when the channel is closed (the broker then redelivers the message). */
+function ackQuietly(channel: ConfirmChannel, message: ConsumeMessage): boolean {
   try {
-    body = JSON.parse(content.toString('utf8'));
+    channel.ack(message);
+    return true;
   } catch {
-    return { reason: 'unparseable-body', detail: 'the body is not JSON' };
+    return false;
   }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    return { reason: 'not-an-object', detail: `the body is ${Array.isArray(body) ? 'an array' : body === null ? 'null' : typeof body}, not { pattern, data }` };
-  }
-  const { pattern, data, id } = body as Record<string, unknown>;
-  if (typeof pattern !== 'string' && (typeof pattern !== 'object' || pattern === null)) {
-    return { reason: 'unknown-pattern', detail: 'the body has no pattern' };
-  }
-  return { pattern, data, id };
 }
 
-function truncate(text: string, max = 100): string {
-  return text.length > max ? `${text.slice(0, max)}…` : text;
+function nackQuietly(channel: ConfirmChannel, message: ConsumeMessage): void {
+  try {
+    channel.nack(message, false, true);
+  } catch {
+    // Channel gone: the broker requeued the message already.
+  }
 }
 
 function toError(error: unknown): Error {

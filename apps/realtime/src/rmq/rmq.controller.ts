@@ -47,7 +47,10 @@ export class RmqController {
     private readonly mqtt: MqttBridge,
   ) {}
 
-  /** Orders bought the tickets. Confirming a CONFIRMED lock again answers the same. */
+  /**
+   * Orders bought the tickets. Confirming a CONFIRMED lock again answers the same for the same order
+   * only; another order is refused `LOCK_NOT_ACTIVE` with the `orderId` it was confirmed for.
+   */
   @MessagePattern(RMQ_PATTERNS.confirmLock)
   async confirm(@Payload() data: unknown, @Ctx() context: RealtimeRmqContext): Promise<LockCommandReply | DeadLetter> {
     let confirming: { lockId: string; orderId?: string } | undefined;
@@ -222,14 +225,18 @@ export class RmqController {
 /** A payload that failed validation, answered `VALIDATION_FAILED` naming the offending fields. */
 const invalid = (message: string) => refusal(new LockError('VALIDATION_FAILED', message));
 
-/** `{ success: false, lockId, status?, code, message }`, the lock id echoed when the request carried one. */
+/**
+ * `{ success: false, lockId, status?, orderId?, code, message }`, the lock id echoed when the request
+ * carried one; `orderId`: the order a lock was already confirmed for, when another order asked.
+ */
 function commandRefusal(error: LockError, data: unknown): LockCommandReply {
   const lockId = typeof data === 'object' && data !== null ? (data as { lockId?: unknown }).lockId : undefined;
-  const { status } = error;
+  const { status, orderId } = error;
   return {
     ...refusal(error),
     ...(typeof lockId === 'string' && lockId.length <= 128 ? { lockId } : {}),
     ...(isLockStatus(status) ? { status } : {}),
+    ...(orderId === undefined ? {} : { orderId }),
   };
 }
 

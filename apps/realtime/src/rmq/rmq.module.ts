@@ -13,8 +13,11 @@ import { Metrics } from '../observability/metrics.js';
 
 /** Messages in flight per consumer before the broker waits for acks. */
 const PREFETCH = 50;
-/** How long a faulted message waits before it is requeued. */
-const FAULT_RETRY_MS = 1000;
+/**
+ * A faulted message is retried after 1 s, 2 s, 4 s … (at most 30 s apart), 10 times (about 3 minutes
+ * in all, enough to ride out a Redis failover), then dead-lettered: it can never stall the queue.
+ */
+const RETRY_POLICY = { maxRetries: 10, baseDelayMs: 1000, maxDelayMs: 30_000 };
 
 /**
  * The RabbitMQ side (imported only when `RABBITMQ_URL` is set): the consumer of `REALTIME_QUEUE`
@@ -33,7 +36,7 @@ const FAULT_RETRY_MS = 1000;
           url: requireUrl(config),
           queue: config.realtimeQueue,
           prefetch: PREFETCH,
-          faultRetryMs: FAULT_RETRY_MS,
+          retry: RETRY_POLICY,
           onOutcome: (pattern, outcome) => metrics.rmqMessages.inc({ pattern, outcome }),
         }),
     },

@@ -50,6 +50,19 @@ export function catalogContract({ open, req, counts, lockOf }: ContractHarness):
       await lockOf(store, req('u3', { categoryId: 'D' }));
     });
 
+    it('confirm never makes sold exceed total: after the category shrank, INSUFFICIENT_TICKETS and nothing changes', async () => {
+      const store = await open();
+      const a = await lockOf(store, req('u1', { quantity: 3 }));
+      const b = await lockOf(store, req('u2', { quantity: 2 }));
+      await store.setCategoryTotal(1, 'A', 2);
+      const error = await refused(store.confirm(a.lockId, 'order-a'), 'INSUFFICIENT_TICKETS');
+      expect(error.status).toBe('ACTIVE');
+      expect((await store.get(a.lockId)).value?.status).toBe('ACTIVE');
+      await store.confirm(b.lockId, 'order-b');
+      expect(await counts(store)).toMatchObject({ totalTickets: 2, soldTickets: 2, lockedTickets: 3, availableTickets: 0 });
+      await refused(store.confirm(a.lockId), 'INSUFFICIENT_TICKETS');
+    });
+
     it('events() lists the defined events and categories in definition order', async () => {
       const store = await open({}, [EVENT, { id: 'e2', categories: [{ categoryId: 'x', totalTickets: 1 }] }]);
       await store.setCategoryTotal(1, 'C', 4);

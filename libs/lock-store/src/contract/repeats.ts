@@ -4,15 +4,38 @@ import { type ContractHarness, refused, sleepUntil } from './harness.js';
 /** Repeated calls (confirm, release, lock with a requestId) and session release. */
 export function repeatsContract({ open, req, nextRequestId, counts, lockOf, statusOf, events }: ContractHarness): void {
   describe('idempotency', () => {
-    it('confirm twice: same answer, no transition, a different orderId does not overwrite', async () => {
+    it('confirm twice for the same order: same answer, no transition', async () => {
       const store = await open();
       const lock = await lockOf(store, req('u1', { quantity: 2 }));
       const first = await store.confirm(lock.lockId, 'order-1');
-      const second = await store.confirm(lock.lockId, 'order-2');
+      const second = await store.confirm(lock.lockId, 'order-1');
       expect(second.value).toEqual(first.value);
       expect(second.transitions).toEqual([]);
       expect(second.availability).toEqual([]);
       expect(await counts(store)).toMatchObject({ soldTickets: 2, version: 3 });
+
+      const anonymous = await lockOf(store, req('u2'));
+      const once = await store.confirm(anonymous.lockId);
+      expect((await store.confirm(anonymous.lockId)).value).toEqual(once.value);
+    });
+
+    it('confirm of a CONFIRMED lock for another order (or none) is refused LOCK_NOT_ACTIVE with the order it was confirmed for', async () => {
+      const store = await open();
+      const lock = await lockOf(store, req('u1', { quantity: 2 }));
+      const first = await store.confirm(lock.lockId, 'order-A');
+      const other = await refused(store.confirm(lock.lockId, 'order-B'), 'LOCK_NOT_ACTIVE');
+      expect(other.status).toBe('CONFIRMED');
+      expect(other.orderId).toBe('order-A');
+      const none = await refused(store.confirm(lock.lockId), 'LOCK_NOT_ACTIVE');
+      expect(none.orderId).toBe('order-A');
+      expect((await store.get(lock.lockId)).value).toEqual(first.value);
+      expect(await counts(store)).toMatchObject({ soldTickets: 2, version: 3 });
+
+      // Confirmed without an order: an order coming later is refused too (nothing to name).
+      const bare = await lockOf(store, req('u2'));
+      await store.confirm(bare.lockId);
+      const later = await refused(store.confirm(bare.lockId, 'order-C'), 'LOCK_NOT_ACTIVE');
+      expect(later.orderId).toBeUndefined();
     });
 
     it('release of RELEASED and of EXPIRED answers the lock unchanged', async () => {
@@ -80,6 +103,26 @@ export function repeatsContract({ open, req, nextRequestId, counts, lockOf, stat
       expect(b.value.lock.lockId).not.toBe(a.value.lock.lockId);
       expect(b.value.lock.userId).toBe('u2');
       expect(await counts(store)).toMatchObject({ lockedTickets: 2 });
+    });
+
+    it('the same requestId with another event, category or quantity is VALIDATION_FAILED, never the first lock', async () => {
+      const store = await open();
+      const requestId = nextRequestId();
+      const first = await lockOf(store, req('u1', { quantity: 2, requestId }));
+      for (const other of [
+        req('u1', { quantity: 3, requestId }),
+        req('u1', { quantity: 2, categoryId: 2, requestId }),
+        req('u1', { quantity: 2, eventId: 2, requestId }),
+        req('u1', { quantity: 2, categoryId: 'no-such-category', requestId }),
+      ]) {
+        const error = await refused(store.lock(other), 'VALIDATION_FAILED');
+        expect(error.message).toBe('requestId was already used for another request');
+      }
+      expect((await store.activeLocks('u1')).value.map((l) => l.lockId)).toEqual([first.lockId]);
+      // The same payload (ids in either form) is still the retry, also after a partial unlock.
+      await store.unlock({ userId: 'u1', target: { lockId: first.lockId }, quantity: 1 });
+      const retry = await store.lock(req('u1', { quantity: 2, eventId: '1', requestId }));
+      expect(retry.value).toMatchObject({ replayed: true, lock: { lockId: first.lockId, quantity: 1 } });
     });
 
     it('a refused request is not remembered: its retry is judged afresh', async () => {

@@ -91,7 +91,8 @@ export class InProcessLockStore implements LockStore {
   private readonly dueOrder = new IndexedMinHeap();
   /** Terminal locks by the time they became terminal, for the retention purge. */
   private readonly terminalOrder = new IndexedMinHeap();
-  private readonly requests = new Map<string, { lockId: string; at: number }>();
+  /** requestId → the lock it made, when, and what was asked (a retry must ask the same). */
+  private readonly requests = new Map<string, { lockId: string; at: number; asked: string }>();
   private readonly requestOrder = new IndexedMinHeap();
   /** Orders that settled a ledger confirm, per category ref, with when they are forgotten. */
   private readonly settledOrders = new Map<string, number>();
@@ -149,10 +150,15 @@ export class InProcessLockStore implements LockStore {
     if (!isQuantity(quantity, this.policy.maxTicketsPerLock)) throw new LockError('VALIDATION_FAILED');
 
     const requestKey = request.requestId === undefined ? undefined : `${request.userId}\u0000${request.requestId}`;
+    const asked = `${idKey(request.eventId)}\u0000${idKey(request.categoryId)}\u0000${quantity}`;
     if (requestKey !== undefined) {
       const seen = this.requests.get(requestKey);
       const first = seen && seen.at + this.policy.retentionMs > now ? this.locks.get(seen.lockId) : undefined;
-      if (first) return this.finish(call, () => ({ lock: { ...first.record }, replayed: true }));
+      if (first) {
+        // A retry must be the same request: another event, category or quantity is not one.
+        if (seen?.asked !== asked) throw new LockError('VALIDATION_FAILED', 'requestId was already used for another request');
+        return this.finish(call, () => ({ lock: { ...first.record }, replayed: true }));
+      }
     }
 
     const event = this.catalog.get(idKey(request.eventId));
@@ -197,7 +203,7 @@ export class InProcessLockStore implements LockStore {
     touch(call, category, true);
     call.transitions.push({ event: 'created', lock: { ...record } });
     if (requestKey !== undefined) {
-      this.requests.set(requestKey, { lockId: record.lockId, at: now });
+      this.requests.set(requestKey, { lockId: record.lockId, at: now, asked });
       this.requestOrder.set(requestKey, now);
     }
     return this.finish(call, () => ({ lock: { ...record }, replayed: false }));
@@ -261,10 +267,14 @@ export class InProcessLockStore implements LockStore {
     const confirmed = { confirmedAt: now, ...(orderId === undefined ? {} : { orderId }) };
     switch (effectiveStatus(record, now)) {
       case 'CONFIRMED':
+        // A repeat for the same order (or none on both) answers the same; another order never owns these tickets.
+        if (record.orderId !== orderId) throw new LockError('LOCK_NOT_ACTIVE', undefined, 'CONFIRMED', undefined, record.orderId);
         break;
       case 'RELEASED':
         throw new LockError('LOCK_NOT_ACTIVE', undefined, 'RELEASED');
       case 'ACTIVE':
+        // The category may have shrunk (inventory-changed) under the lock: sold never exceeds total.
+        if (held.category.sold + record.quantity > held.category.total) throw new LockError('INSUFFICIENT_TICKETS', undefined, 'ACTIVE');
         this.transition(call, held, 'CONFIRMED', confirmed);
         break;
       case 'EXPIRED': {

@@ -51,6 +51,11 @@ export const KEY = {
   outbox: 'outbox',
   /** STRING: the instance relaying the outbox now (a lease with a TTL). */
   outboxLease: 'outbox-lease',
+  /**
+   * STRING set once the service defined its catalog: gone means Redis came back empty (a restart
+   * without persistence, a failover that lost data, FLUSHDB) and the catalog must be defined again.
+   */
+  catalogMarker: 'catalog-marker',
   /** Pub/sub CHANNEL (not a key) every change is announced on (only with an `origin`). */
   changes: 'changes',
 } as const;
@@ -66,6 +71,10 @@ export function outboxKey(prefix: string): string {
 
 export function changesChannel(prefix: string): string {
   return `${keyBase(prefix)}:${KEY.changes}`;
+}
+
+export function catalogMarkerKey(prefix: string): string {
+  return `${keyBase(prefix)}:${KEY.catalogMarker}`;
 }
 
 export function lockKey(prefix: string, lockId: string): string {

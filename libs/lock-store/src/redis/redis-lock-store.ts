@@ -65,6 +65,10 @@ interface RawReply extends RawChanges {
   value?: unknown;
   error?: string;
   status?: string;
+  /** A refusal's own message (else the code's default). */
+  message?: string;
+  /** The order a lock was already confirmed for (`LOCK_NOT_ACTIVE` on confirm). */
+  orderId?: string;
 }
 
 type IdType = 'n' | 's';
@@ -223,7 +227,8 @@ export class RedisLockStore implements LockStore {
     if (raw.error !== undefined) {
       const code = isErrorCode(raw.error) ? raw.error : 'INTERNAL_ERROR';
       const recorded = changes.transitions.length + changes.availability.length > 0;
-      throw new LockError(code, defaultMessage(code), raw.status, recorded ? changes : undefined);
+      const message = typeof raw.message === 'string' ? raw.message : defaultMessage(code);
+      throw new LockError(code, message, raw.status, recorded ? changes : undefined, typeof raw.orderId === 'string' ? raw.orderId : undefined);
     }
     return { ...changes, value: value(raw.value, changes.now) };
   }

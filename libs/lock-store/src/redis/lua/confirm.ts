@@ -2,11 +2,22 @@
 export const CONFIRM = /* lua */ `
 local h = loadLock(X(1))
 if not h then return fail('LOCK_NOT_FOUND') end
-if h.status == 'CONFIRMED' then return ok(lockJson(h)) end
-if h.status == 'RELEASED' then return fail('LOCK_NOT_ACTIVE', 'RELEASED') end
 local orderId = nil
 if X(3) == '1' then orderId = X(2) end
-if not isDue(h) and h.status == 'ACTIVE' then return ok(confirmRec(h, orderId)) end
+if h.status == 'CONFIRMED' then
+  -- A repeat for the same order (or none on both) answers the same; another order never owns these tickets.
+  if h.orderId == orderId then return ok(lockJson(h)) end
+  local part = '"error":"LOCK_NOT_ACTIVE","status":"CONFIRMED"'
+  if h.orderId then part = part .. ',"orderId":' .. J(h.orderId) end
+  return finish(part)
+end
+if h.status == 'RELEASED' then return fail('LOCK_NOT_ACTIVE', 'RELEASED') end
+if not isDue(h) and h.status == 'ACTIVE' then
+  -- The category may have shrunk (inventory-changed) under the lock: sold never exceeds total.
+  local c = catCounts(h.ref)
+  if c.sold + tonumber(h.quantity) > c.total then return fail('INSUFFICIENT_TICKETS', 'ACTIVE') end
+  return ok(confirmRec(h, orderId))
+end
 -- Late confirm: the lock no longer counts, so it fits only if its quantity is free again now.
 local fits = catCounts(h.ref).avail >= tonumber(h.quantity)
 if h.status == 'ACTIVE' then expireRec(h) end

@@ -5,7 +5,13 @@ local q = tonumber(X(4))
 if not isInt(q) or q < 1 or q > MAXTICKETS then return fail('VALIDATION_FAILED') end
 if rid ~= '' then
   local first = loadLock(redis.call('GET', kRequest(u, rid)))
-  if first then return ok('{"lock":' .. lockJson(first) .. ',"replayed":true}') end
+  if first then
+    -- A retry must be the same request: another event, category or quantity is not one.
+    if first.ref ~= catRef(ek, ck) or (first.rq or first.quantity) ~= I(q) then
+      return finish('"error":"VALIDATION_FAILED","message":"requestId was already used for another request"')
+    end
+    return ok('{"lock":' .. lockJson(first) .. ',"replayed":true}')
+  end
 end
 if redis.call('EXISTS', kEvent(ek)) == 0 then return fail('EVENT_NOT_FOUND') end
 local r = catRef(ek, ck)
@@ -28,9 +34,11 @@ local h = {
 }
 if rid ~= '' then
   h.requestId = rid
+  -- The quantity asked for, kept apart from quantity (a partial unlock lowers that).
+  h.rq = I(q)
   redis.call('SET', kRequest(u, rid), lockId, 'PX', I(RETAIN))
 end
-setFields(h, 'lockId', 'eid', 'eidt', 'cid', 'cidt', 'ref', 'quantity', 'userId', 'sessionId', 'status', 'createdAt', 'expiresAt', 'requestId')
+setFields(h, 'lockId', 'eid', 'eidt', 'cid', 'cidt', 'ref', 'quantity', 'userId', 'sessionId', 'status', 'createdAt', 'expiresAt', 'requestId', 'rq')
 redis.call('ZADD', K_DUE, exp, lockId)
 redis.call('ZADD', kCatLocks(r), exp, lockId)
 redis.call('ZADD', kUserLocks(u), exp, lockId)
