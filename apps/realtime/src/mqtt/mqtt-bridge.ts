@@ -108,6 +108,7 @@ export class MqttBridge {
         (await this.locks.events()).map(({ event, availability }) => ({ eventId: event.id, availability, reserved: false })),
       eventAvailability: (eventId) => this.locks.eventAvailability(eventId),
       seatStatuses: () => Promise.resolve(null),
+      queues: () => Promise.resolve([]),
     };
   }
 }

@@ -4,7 +4,7 @@ import type { Availability, LockChanges } from '#lock-domain';
 import type { LeaderLease } from './leader-lease.js';
 import type { MqttLink } from './mqtt-link.js';
 import { matches } from './mqtt-link.js';
-import { MqttStatePublisher, type MqttStateSource, type SeatStatuses } from './mqtt-state.publisher.js';
+import { MqttStatePublisher, type MqttStateSource, type QueueProgress, type SeatStatuses } from './mqtt-state.publisher.js';
 import { bookingId, mqttSeatStatus } from './mqtt-topics.js';
 import { Throttle } from './throttle.js';
 
@@ -33,7 +33,7 @@ describe('MqttStatePublisher', () => {
   let sent: Sent[];
   let connected: boolean;
   let held: boolean;
-  let store: { categories: Availability[]; seats: SeatStatuses | null };
+  let store: { categories: Availability[]; seats: SeatStatuses | null; queues: QueueProgress[] };
   let publisher: MqttStatePublisher;
   const dropState = vi.fn();
 
@@ -42,7 +42,7 @@ describe('MqttStatePublisher', () => {
     sent = [];
     connected = true;
     held = true;
-    store = { categories: [counts(1, 1, 0), counts(2, 1, 0)], seats: null };
+    store = { categories: [counts(1, 1, 0), counts(2, 1, 0)], seats: null, queues: [] };
     const link = {
       get connected() {
         return connected;
@@ -55,6 +55,7 @@ describe('MqttStatePublisher', () => {
       events: async () => [{ eventId: 1, availability: store.categories, reserved: store.seats !== null }],
       eventAvailability: async () => store.categories,
       seatStatuses: async () => store.seats,
+      queues: async () => store.queues,
     };
     const lease: LeaderLease = { hold: async () => held, drop: async () => undefined };
     publisher = new MqttStatePublisher({ link, source, lease, feed: null, owner: 'me', broadcastIntervalMs: 100, now: () => Date.now() });
@@ -125,6 +126,19 @@ describe('MqttStatePublisher', () => {
     expect(sent.filter((m) => m.topic === 'seats/snapshot/1')).toHaveLength(1);
     await vi.advanceTimersByTimeAsync(1);
     expect(sent.filter((m) => m.topic === 'seats/snapshot/1').at(-1)?.payload).toEqual({ showing_id: 1, version: 3, seats: { A1: 'booked', A2: 'blocked' } });
+  });
+
+  it('queue/position: retained, published when a room moved, read once a second while leading', async () => {
+    store.queues = [{ eventId: 'sale', servingPosition: 0, queueLength: 3, version: 1 }];
+    publisher.start();
+    await vi.advanceTimersByTimeAsync(0);
+    const positions = () => sent.filter((m) => m.topic === 'queue/position/sale');
+    expect(positions()).toEqual([{ topic: 'queue/position/sale', payload: expect.objectContaining({ event_id: 'sale', serving_position: 0, queue_length: 3 }) as unknown, retain: true }]);
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(positions()).toHaveLength(1);
+    store.queues = [{ eventId: 'sale', servingPosition: 2, queueLength: 3, version: 2 }];
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(positions().at(-1)?.payload).toMatchObject({ serving_position: 2, queue_length: 3 });
   });
 });
 

@@ -3,7 +3,7 @@ import { idKey, type Availability, type CatalogId, type LockChangeFeed, type Loc
 import { errorMessage } from '../common/error-message.js';
 import type { LeaderLease } from './leader-lease.js';
 import type { MqttLink } from './mqtt-link.js';
-import { TOPICS, mqttSeatStatus, showingVersion, type SeatSnapshot, type SeatStatusMessage, type ServiceSeatStatus, type ShowingUpdate } from './mqtt-topics.js';
+import { TOPICS, mqttSeatStatus, showingVersion, type QueuePosition, type SeatSnapshot, type SeatStatusMessage, type ServiceSeatStatus, type ShowingUpdate } from './mqtt-topics.js';
 import { Throttle } from './throttle.js';
 
 /** One event's seat statuses at one seat version, as the store answers `seatMap`. */
@@ -19,6 +19,15 @@ export interface SeatDeltaLike {
   changes: Array<{ seatId: string; status: ServiceSeatStatus }>;
 }
 
+/** A waiting room's progress (CONTRACT §7) as `queue/position` carries it. */
+export interface QueueProgress {
+  eventId: CatalogId;
+  servingPosition: number;
+  queueLength: number;
+  /** Rises with every change of the room. */
+  version: number;
+}
+
 /** What the publisher reads from the store: always the latest committed state. */
 export interface MqttStateSource {
   /** Every event the store knows, with its categories' counts. */
@@ -26,6 +35,8 @@ export interface MqttStateSource {
   eventAvailability(eventId: CatalogId): Promise<Availability[]>;
   /** An event's seat statuses; null when it has no reserved category. */
   seatStatuses(eventId: CatalogId): Promise<SeatStatuses | null>;
+  /** Every waiting room's progress; read once a second while leading (one store read for all rooms). */
+  queues(): Promise<QueueProgress[]>;
 }
 
 /** Options of the {@link MqttStatePublisher}. */
@@ -85,6 +96,8 @@ export class MqttStatePublisher {
   private readonly showings = new Map<string, Showing>();
   private readonly seatVersions = new Map<string, Map<string, number>>();
   private readonly snapshotVersions = new Map<string, number>();
+  private readonly queueVersions = new Map<string, number>();
+  private queueReading = false;
   private readonly eventIds = new Map<string, CatalogId>();
   private readonly showingThrottle: Throttle;
   private readonly snapshotThrottle: Throttle;
@@ -166,6 +179,7 @@ export class MqttStatePublisher {
     }
     if (held && !this.leading && !this.stopped) await this.stepUp();
     else if (!held && this.leading) this.stepDown(false);
+    if (this.leading) this.publishQueues();
   }
 
   private async stepUp(): Promise<void> {
@@ -200,6 +214,7 @@ export class MqttStatePublisher {
     this.showings.clear();
     this.seatVersions.clear();
     this.snapshotVersions.clear();
+    this.queueVersions.clear();
     this.options.link.dropState();
     clearTimeout(this.resyncTimer);
     const stop = this.stopFeed;
@@ -227,6 +242,34 @@ export class MqttStatePublisher {
         this.logger.warn(`MQTT state not read, retrying: ${errorMessage(error)}`);
         this.resyncTimer = setTimeout(() => this.resync(tenure), this.leaseTickMs);
         this.resyncTimer.unref();
+      },
+    );
+  }
+
+  /**
+   * `queue/position` for the rooms whose progress moved: polled with the lease, once a second (the
+   * admitter changes rooms at most once a second, CONTRACT §7), one store read for every room.
+   */
+  private publishQueues(): void {
+    if (this.queueReading) return;
+    this.queueReading = true;
+    const tenure = this.tenure;
+    this.options.source.queues().then(
+      (rooms) => {
+        this.queueReading = false;
+        if (tenure !== this.tenure) return;
+        const timestamp = new Date().toISOString();
+        for (const room of rooms) {
+          const key = idKey(room.eventId);
+          if (room.version <= (this.queueVersions.get(key) ?? -Infinity)) continue;
+          this.queueVersions.set(key, room.version);
+          const message: QueuePosition = { event_id: room.eventId, serving_position: room.servingPosition, queue_length: room.queueLength, timestamp };
+          this.options.link.send(TOPICS.queuePosition(room.eventId), message, { retain: true, kind: 'state' });
+        }
+      },
+      (error: unknown) => {
+        this.queueReading = false;
+        this.logger.debug(`waiting rooms not read for MQTT: ${errorMessage(error)}`);
       },
     );
   }
