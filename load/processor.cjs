@@ -109,6 +109,69 @@ async function maybeGiveBackAsync(context, events) {
 
 const maybeGiveBack = step(maybeGiveBackAsync);
 
+// ---- flash sale behind a waiting room (CONTRACT §7) ----
+
+/** Resolves with the first queue-admitted for the event, or null after timeoutMs. */
+function admittedWithin(socket, eventId, timeoutMs) {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      socket.off('queue-admitted', listener);
+      resolve(null);
+    }, timeoutMs);
+    function listener(payload) {
+      if (String(payload.eventId) !== String(eventId)) return;
+      clearTimeout(timer);
+      socket.off('queue-admitted', listener);
+      resolve(payload);
+    }
+    socket.on('queue-admitted', listener);
+  });
+}
+
+async function queueAndHoldAsync(context, events) {
+  const socket = socketOf(context);
+  if (!socket) throw new Error('no socket');
+  const eventId = context.vars.queueEventId;
+  const started = Date.now();
+  // Listening before joining: the admission may come within the same second.
+  const admitted = admittedWithin(socket, eventId, Number(process.env.LOAD_QUEUE_MAX_WAIT_MS || 120_000));
+  const joined = await request(socket, 'join-queue', { eventId });
+  if (!joined.answer || !joined.answer.success) {
+    events.emit('counter', `queue.join_refused.${(joined.answer && joined.answer.code) || 'UNKNOWN'}`, 1);
+    return;
+  }
+  events.emit('counter', 'queue.joined', 1);
+  events.emit('histogram', 'queue.join_ack_ms', joined.ms);
+  if (joined.answer.state !== 'admitted') {
+    // The gate: before the turn, a hold must be refused (checked in the same atomic step as the hold).
+    const early = await request(socket, 'lock-tickets', { eventId, categoryId: 'drop', quantity: 1 });
+    if (early.answer && early.answer.success) events.emit('counter', 'queue.gate_breach', 1);
+    else if (early.answer && early.answer.code === 'ADMISSION_REQUIRED') events.emit('counter', 'queue.gate_refused', 1);
+    // Admitted between the join and this hold: it was allowed; give it back so the counts stay simple.
+    if (early.answer && early.answer.success) await request(socket, 'unlock-tickets', { lockId: early.answer.lockId });
+    const turn = await admitted;
+    if (!turn) {
+      events.emit('counter', 'queue.not_admitted', 1);
+      await request(socket, 'leave-queue', { eventId });
+      return;
+    }
+  }
+  events.emit('counter', 'queue.admitted', 1);
+  events.emit('histogram', 'queue.wait_ms', Date.now() - started);
+  const quantity = Math.random() < 0.7 ? 1 : 2;
+  const lock = await request(socket, 'lock-tickets', { eventId, categoryId: 'drop', quantity, requestId: randomUUID() });
+  events.emit('histogram', 'flash.lock_ack_ms', lock.ms);
+  if (lock.answer && lock.answer.success) {
+    events.emit('counter', 'flash.granted', 1);
+    events.emit('counter', 'flash.tickets_granted', lock.answer.quantity);
+  } else {
+    events.emit('counter', `flash.refused.${(lock.answer && lock.answer.code) || 'UNKNOWN'}`, 1);
+  }
+  await request(socket, 'leave-queue', { eventId });
+}
+
+const queueAndHold = step(queueAndHoldAsync);
+
 // ---- Orders stream over RabbitMQ ----
 
 let rabbit; // one connection per artillery worker: { channel, replyQueue, pending, ready }
@@ -186,5 +249,6 @@ module.exports = {
   lockAndRelease,
   raceForDrop,
   maybeGiveBack,
+  queueAndHold,
   confirmOverRabbit,
 };

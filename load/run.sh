@@ -2,7 +2,7 @@
 # npm run load — artillery (built-in Socket.IO engine) against the service, then the oversell check.
 #
 #   npm run load                          # starts a local service (built dist/, Redis db 14, RabbitMQ if it answers)
-#   npm run load -- flash-sale            # some scenarios: browsing flash-sale ack-latency orders
+#   npm run load -- flash-sale            # some scenarios: browsing flash-sale flash-sale-queue ack-latency orders
 #   LOAD_TARGET=http://host:8880 LOAD_JWT_SECRET=… npm run load     # an already running service
 #   LOAD_QUICK=1 npm run load             # short phases (smoke run)
 #
@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 
 ARTILLERY_VERSION="${ARTILLERY_VERSION:-2.0.34}"
 SCENARIOS=("$@")
-[ ${#SCENARIOS[@]} -eq 0 ] && SCENARIOS=(browsing flash-sale ack-latency orders)
+[ ${#SCENARIOS[@]} -eq 0 ] && SCENARIOS=(browsing flash-sale flash-sale-queue ack-latency orders)
 STAMP="$(date +%Y%m%dT%H%M%S)"
 OUT="load/results/$STAMP"
 mkdir -p "$OUT"
@@ -22,10 +22,14 @@ mkdir -p "$OUT"
 if [ "${LOAD_QUICK:-0}" = "1" ]; then
   export LOAD_BROWSE_SECONDS="${LOAD_BROWSE_SECONDS:-10}" LOAD_FLASH_SECONDS="${LOAD_FLASH_SECONDS:-5}"
   export LOAD_ACK_SECONDS="${LOAD_ACK_SECONDS:-10}" LOAD_ORDERS_SECONDS="${LOAD_ORDERS_SECONDS:-5}"
+  export LOAD_QUEUE_SECONDS="${LOAD_QUEUE_SECONDS:-5}"
 else
   export LOAD_BROWSE_SECONDS="${LOAD_BROWSE_SECONDS:-30}" LOAD_FLASH_SECONDS="${LOAD_FLASH_SECONDS:-10}"
   export LOAD_ACK_SECONDS="${LOAD_ACK_SECONDS:-30}" LOAD_ORDERS_SECONDS="${LOAD_ORDERS_SECONDS:-20}"
+  export LOAD_QUEUE_SECONDS="${LOAD_QUEUE_SECONDS:-20}"
 fi
+# The waiting room scenario's event and its pace (as in load/catalog.json).
+export LOAD_QUEUE_EVENT_ID="${LOAD_QUEUE_EVENT_ID:-queue-sale}" LOAD_QUEUE_ADMIT_PER_MINUTE="${LOAD_QUEUE_ADMIT_PER_MINUTE:-600}"
 export LOAD_EVENT_ID="${LOAD_EVENT_ID:-flash-sale}"
 export LOAD_JWT_SECRET="${LOAD_JWT_SECRET:-load-test-secret-$STAMP-0123456789}"
 
@@ -74,6 +78,7 @@ if [ -z "${LOAD_TARGET:-}" ]; then
     RATE_LIMIT_PER_MINUTE="${LOAD_RATE_LIMIT_PER_MINUTE:-120}" LOG_LEVEL=warn \
     node dist/apps/realtime/src/main.js >"$OUT/service.log" 2>&1 &
   SERVICE_PID=$!
+  SERVICE_STARTED=$(date +%s)
   export LOAD_TARGET="http://127.0.0.1:$PORT"
   for _ in $(seq 1 120); do
     curl -fsS "$LOAD_TARGET/ready" >/dev/null 2>&1 && break
@@ -117,11 +122,19 @@ for scenario in "${SCENARIOS[@]}"; do
   fi
   echo
   echo "=== $scenario ==="
+  SCENARIO_STARTED=$(date +%s)
   ARTILLERY_DISABLE_TELEMETRY=true artillery run --config load/common.yml --output "$OUT/$scenario.json" "load/$scenario.yml" \
     | tee "$OUT/$scenario.txt" || status=1
   if [ "$scenario" = "flash-sale" ]; then
     echo
     node load/check-oversell.mjs "$LOAD_TARGET" "$LOAD_EVENT_ID" "${LOAD_FLASH_CATEGORY:-drop}" "$OUT/flash-sale.json" || status=1
+  fi
+  if [ "$scenario" = "flash-sale-queue" ]; then
+    echo
+    # The room opened when the service started: the pace bound counts from then (an upper bound).
+    RUN_SECONDS=$(( $(date +%s) - ${SERVICE_STARTED:-$SCENARIO_STARTED} + 1 ))
+    node load/check-oversell.mjs "$LOAD_TARGET" "$LOAD_QUEUE_EVENT_ID" drop "$OUT/flash-sale-queue.json" || status=1
+    node load/check-waiting-room.mjs "$LOAD_TARGET" "$LOAD_QUEUE_EVENT_ID" "$LOAD_QUEUE_ADMIT_PER_MINUTE" "$RUN_SECONDS" "$OUT/flash-sale-queue.json" || status=1
   fi
 done
 echo

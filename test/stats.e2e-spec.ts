@@ -35,6 +35,8 @@ describe('HTTP read side', () => {
         categoriesWithLocks: 0,
         locksByStatus: { active: 0, expired: 0, confirmed: 0, released: 0 },
       },
+      // No event of the test catalog has a waiting room (CONTRACT §7; see waiting-room.e2e-spec.ts).
+      waitingRooms: [],
     });
 
     const { socket: alice } = await connect(app.socketUrl, { userId: 'alice' });

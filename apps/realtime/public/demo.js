@@ -41,6 +41,11 @@ const state = {
   clockOffset: 0,
   connected: false,
   lastOverdueCheck: 0,
+  /**
+   * The waiting room of the event on screen (CONTRACT §7): state none (no room) | waiting | admitted |
+   * closed, with the place and the figures of the last answer or queue-update.
+   */
+  queue: { eventKey: undefined, state: 'none' },
 };
 
 /** @type {import('socket.io-client').Socket | undefined} */
@@ -323,6 +328,7 @@ function paintLock(entry, now) {
 
 /** Live countdowns; a hold overdue without a lock-expired (e.g. missed while offline) is checked with the server. */
 function tick() {
+  if (state.queue.state === 'admitted') paintQueue();
   const now = serverNow();
   let overdue = false;
   for (const entry of state.locks.values()) {
@@ -366,6 +372,7 @@ async function lockTickets(category) {
     });
     if (!answer.success) {
       notice('error', `Could not hold ${quantity} × ${category.name}: ${answer.message}`);
+      if (answer.code === 'ADMISSION_REQUIRED') void joinQueue();
       return;
     }
     upsertLock(answer);
@@ -470,6 +477,115 @@ async function joinEvent() {
     }
   }
   showEmpty(state.categories.size === 0 ? 'This event has no ticket categories.' : '');
+  await joinQueue();
+}
+
+// ---- waiting room (CONTRACT §7) --------------------------------------------------------------------
+
+/** Takes (or finds again: one place per user, whatever the tab) the place in the event's waiting room. */
+async function joinQueue() {
+  const eventId = state.eventId;
+  if (eventId === undefined) return;
+  const answer = await request('join-queue', { eventId });
+  if (key(state.eventId) !== key(eventId)) return;
+  if (!answer.success) {
+    if (answer.code === 'QUEUE_NOT_FOUND') setQueue({ eventKey: key(eventId), state: 'none' });
+    else if (answer.code === 'QUEUE_CLOSED') setQueue({ eventKey: key(eventId), state: 'closed' });
+    else notice('error', `Could not join the queue: ${answer.message}`);
+    return;
+  }
+  setQueue({
+    eventKey: key(eventId),
+    state: answer.state,
+    position: answer.position,
+    ahead: answer.ahead,
+    servingPosition: answer.servingPosition,
+    queueLength: answer.queueLength,
+    estimatedWaitSeconds: answer.estimatedWaitSeconds,
+    salesStartAt: answer.salesStartAt,
+    admissionExpiresAt: answer.admissionExpiresAt,
+  });
+}
+
+async function leaveQueue() {
+  const eventId = state.eventId;
+  if (eventId === undefined) return;
+  const answer = await request('leave-queue', { eventId });
+  if (!answer.success) {
+    notice('error', `Could not leave the queue: ${answer.message}`);
+    return;
+  }
+  setQueue({ eventKey: key(eventId), state: 'left' });
+  notice('released', 'You left the waiting room.');
+}
+
+function setQueue(queue) {
+  state.queue = queue;
+  paintQueue();
+}
+
+/** The queue view while waiting (or closed), the hold view otherwise. */
+function paintQueue() {
+  const queue = state.queue;
+  const panel = $('[data-testid="queue"]');
+  const onScreen = queue.eventKey === key(state.eventId) && queue.state !== 'none';
+  panel.hidden = !onScreen;
+  panel.dataset.state = onScreen ? queue.state : 'none';
+  document.body.dataset.view = onScreen && queue.state !== 'admitted' ? 'queue' : 'hold';
+  if (!onScreen) return;
+  const title = $('[data-testid="queue-title"]');
+  const note = $('[data-testid="queue-note"]');
+  const leave = $('[data-testid="queue-leave"]');
+  leave.hidden = queue.state === 'closed' || queue.state === 'left';
+  leave.textContent = queue.state === 'admitted' ? 'Done: give my turn up' : 'Leave the queue';
+  if (queue.state === 'admitted') {
+    title.textContent = 'It is your turn: hold your tickets now';
+    note.textContent = queue.admissionExpiresAt ? `Your turn ends in ${formatDuration(Date.parse(queue.admissionExpiresAt) - serverNow())}.` : '';
+    return;
+  }
+  if (queue.state === 'closed') {
+    title.textContent = 'The waiting room is closed';
+    note.textContent = 'The sale ended or the queue was switched off.';
+    return;
+  }
+  if (queue.state === 'left') {
+    title.textContent = 'You left the queue';
+    note.textContent = 'Reload the page to queue again (at the back).';
+    return;
+  }
+  title.textContent = 'You are in the queue';
+  const placed = queue.position !== undefined;
+  // People ahead: exact in the answer; after that, what admission has passed since (leavers make it shorter).
+  const ahead = placed ? Math.max(0, Math.min(queue.ahead ?? Infinity, queue.position - queue.servingPosition - 1)) : undefined;
+  const estimate = placed && queue.admitPerMinute ? Math.ceil(((ahead + 1) * 60) / queue.admitPerMinute) : queue.estimatedWaitSeconds;
+  $('[data-testid="queue-position"]').textContent = placed ? String(queue.position) : '–';
+  $('[data-testid="queue-ahead"]').textContent = placed ? String(ahead) : '–';
+  $('[data-testid="queue-estimate"]').textContent = placed && estimate !== undefined ? formatDuration(estimate * 1000) : '–';
+  note.textContent = placed
+    ? `Now serving place ${queue.servingPosition} · ${queue.queueLength} waiting. Keep this page open: you will be let in automatically.`
+    : queue.salesStartAt
+      ? `The sale starts at ${new Date(queue.salesStartAt).toLocaleTimeString()}: everyone here by then gets a place in a random order.`
+      : 'Waiting for a place…';
+}
+
+function onQueueUpdate(update) {
+  const queue = state.queue;
+  if (queue.eventKey !== key(update.eventId)) return;
+  if (update.closed) {
+    setQueue({ eventKey: queue.eventKey, state: 'closed' });
+    return;
+  }
+  if (queue.state !== 'waiting') return;
+  // Places are drawn at salesStartAt: ask for ours once admission has started.
+  const started = queue.salesStartAt === undefined || Date.parse(queue.salesStartAt) <= serverNow();
+  if (queue.position === undefined && started) void joinQueue();
+  setQueue({ ...queue, servingPosition: update.servingPosition, queueLength: update.queueLength, admitPerMinute: update.admitPerMinute });
+}
+
+function onQueueAdmitted(admitted) {
+  if (key(admitted.eventId) !== key(state.eventId)) return;
+  setQueue({ eventKey: key(admitted.eventId), state: 'admitted', admissionExpiresAt: admitted.admissionExpiresAt });
+  notice('locked', 'It is your turn: you can hold tickets now.');
 }
 
 /** After a (re)connection: versions start over (a restarted server may count from 1 again), then resync. */
@@ -486,6 +602,7 @@ async function switchEvent(eventId) {
   writeParams();
   renderEventHeader();
   renderCategories(state.eventId, eventSummary(eventId)?.categories ?? []);
+  paintQueue();
   if (previous !== undefined) void request('leave-event-room', { eventId: previous });
   await joinEvent();
 }
@@ -539,6 +656,8 @@ function connect(io) {
   socket.on('lock-released', (n) => endLock(n.lockId, 'released', `Released ${describeHold(n)}${reasonText(n.reason)}.`));
   socket.on('lock-confirmed', (n) => endLock(n.lockId, 'confirmed', `Confirmed ${describeHold(n)}: the order went through.`));
   socket.on('error', (error) => notice('error', error?.message ?? 'The server reported an error.'));
+  socket.on('queue-update', onQueueUpdate);
+  socket.on('queue-admitted', onQueueAdmitted);
 }
 
 function reasonText(reason) {
@@ -563,6 +682,7 @@ async function main() {
   $('[data-testid="user-id"]').textContent = userIdParam ?? '(token)';
   const select = $('[data-testid="event-select"]');
   select.addEventListener('change', () => void switchEvent(select.value));
+  $('[data-testid="queue-leave"]').addEventListener('click', () => void leaveQueue());
 
   let io;
   try {

@@ -48,6 +48,13 @@ export interface AppConfig {
   mqtt?: MqttConfig;
   /** Accepted but doubtful settings (e.g. a short `JWT_SECRET` outside production), logged at start-up. */
   warnings: string[];
+  /** Waiting rooms (CONTRACT §7). */
+  waitingRoom: {
+    /** `QUEUE_ABANDON_SECONDS`: a waiting user with no connected socket this long is skipped at their turn. */
+    abandonMs: number;
+    /** `ADMISSION_TOKEN_SECRET`: signs admission tokens (HS256). Absent: see waiting-room/admission-tokens.ts. */
+    tokenSecret?: string;
+  };
 }
 
 /** The MQTT bridge's settings (CONTRACT §8). */

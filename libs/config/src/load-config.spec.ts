@@ -31,6 +31,14 @@ describe('loadConfig', () => {
     });
   });
 
+  it('waiting room: QUEUE_ABANDON_SECONDS (default 120, decimals allowed) and ADMISSION_TOKEN_SECRET', () => {
+    expect(loadConfig({}).waitingRoom).toEqual({ abandonMs: 120_000 });
+    expect(loadConfig({ QUEUE_ABANDON_SECONDS: '1.5', ADMISSION_TOKEN_SECRET: 'admission-secret-0123' }).waitingRoom).toEqual({
+      abandonMs: 1500,
+      tokenSecret: 'admission-secret-0123',
+    });
+  });
+
   it('accepts decimal minutes', () => {
     expect(loadConfig({ LOCK_DURATION_MINUTES: '0.05' }).lock.lockDurationMs).toBe(3000);
   });
@@ -47,6 +55,9 @@ describe('loadConfig', () => {
     ['LOG_LEVEL', 'loud'],
     ['EVENTS_SOURCE', 'kafka'],
     ['REALTIME_QUEUE', 'bad queue name'],
+    ['QUEUE_ABANDON_SECONDS', '0'],
+    ['QUEUE_ABANDON_SECONDS', 'soon'],
+    ['ADMISSION_TOKEN_SECRET', 'short'],
     ['EVENTS_TCP_URL', 'http://127.0.0.1:8879'],
     ['EVENTS_TCP_URL', 'tcp://127.0.0.1'],
   ])('stops on a bad %s and names it', (name, value) => {

@@ -103,6 +103,10 @@ export function loadConfig(env: Env): AppConfig {
   const allowAnonymous = read(env, 'WS_ALLOW_ANONYMOUS', bool, !hasJwtKey && !production);
   // Anonymous clients name themselves: never in production (CONTRACT §2).
   if (allowAnonymous && production) throw new ConfigError('WS_ALLOW_ANONYMOUS is invalid: anonymous mode is not allowed when NODE_ENV=production');
+  const admissionTokenSecret = env.ADMISSION_TOKEN_SECRET?.trim() || undefined;
+  if (admissionTokenSecret !== undefined && admissionTokenSecret.length < 16) {
+    throw new ConfigError('ADMISSION_TOKEN_SECRET is invalid: use at least 16 characters');
+  }
 
   const lockDurationMs = read(env, 'LOCK_DURATION_MINUTES', minutes, 5) * MINUTE;
   const maxLifetimeMs = read(env, 'MAX_LOCK_LIFETIME_MINUTES', minutes, 15) * MINUTE;
@@ -139,6 +143,11 @@ export function loadConfig(env: Env): AppConfig {
     allowAnonymous,
     logLevel: read<LogLevel>(env, 'LOG_LEVEL', logLevel, 'info'),
     warnings,
+    waitingRoom: {
+      // Decimals allowed, like the minute values (tests use short ones).
+      abandonMs: Math.round(read(env, 'QUEUE_ABANDON_SECONDS', z.coerce.number({ error: 'expected a number of seconds' }).positive('must be above 0').max(7 * 86_400), 120) * 1000),
+      ...(admissionTokenSecret ? { tokenSecret: admissionTokenSecret } : {}),
+    },
   };
   if (eventsTcp) config.eventsTcp = eventsTcp;
   if (redisUrl) config.redisUrl = redisUrl;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CatalogError, loadCatalogFile, parseCatalog } from './catalog.js';
+import { CatalogError, loadCatalogFile, loadCatalogWaitingRooms, parseCatalog, parseCatalogWaitingRooms } from './catalog.js';
 
 const DEMO_FILE = fileURLToPath(new URL('../../../catalog/demo-events.json', import.meta.url));
 
@@ -113,9 +113,12 @@ describe('loadCatalogFile', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('parses the demo catalog: 3 events, numeric and string ids, unique ids', async () => {
+  it('parses the demo catalog: 4 events, numeric and string ids, unique ids, one waiting room', async () => {
     const events = await loadCatalogFile(DEMO_FILE);
-    expect(events).toHaveLength(3);
+    expect(events).toHaveLength(4);
+    expect(await loadCatalogWaitingRooms(DEMO_FILE)).toEqual([
+      { eventId: 'flash-sale', settings: { admitPerMinute: 30, maxActiveUsers: 20, admissionMs: 600_000 } },
+    ]);
     const ids = events.map((e) => e.id);
     expect(ids.some((id) => typeof id === 'number')).toBe(true);
     expect(ids.some((id) => typeof id === 'string')).toBe(true);
@@ -143,5 +146,30 @@ describe('loadCatalogFile', () => {
     const error = await loadCatalogFile(file).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CatalogError);
     expect((error as Error).message).toContain(`Catalog file ${file}: invalid catalog: events[0].categories[0].totalTickets:`);
+  });
+});
+
+describe('catalog waiting rooms (CONTRACT §7)', () => {
+  const event = (waitingRoom: unknown) => ({ events: [{ id: 'flash', categories: [{ categoryId: 'ga', totalTickets: 10 }], waitingRoom }] });
+
+  it('reads "waitingRoom" on an event: minutes to ms (default 10), salesStartAt as ISO or epoch ms', () => {
+    expect(parseCatalogWaitingRooms(event({ admitPerMinute: 60, maxActiveUsers: 5 }))).toEqual([
+      { eventId: 'flash', settings: { admitPerMinute: 60, maxActiveUsers: 5, admissionMs: 600_000 } },
+    ]);
+    expect(parseCatalogWaitingRooms(event({ admitPerMinute: 0.5, maxActiveUsers: 1, admissionMinutes: 0.05, salesStartAt: '2027-06-01T10:00:00Z' }))).toEqual([
+      { eventId: 'flash', settings: { admitPerMinute: 0.5, maxActiveUsers: 1, admissionMs: 3000, salesStartAt: Date.parse('2027-06-01T10:00:00Z') } },
+    ]);
+    expect(parseCatalogWaitingRooms(event(undefined))).toEqual([]);
+  });
+
+  it.each([
+    [{ admitPerMinute: 0, maxActiveUsers: 5 }, 'events[0].waitingRoom.admitPerMinute'],
+    [{ admitPerMinute: 60, maxActiveUsers: 1.5 }, 'events[0].waitingRoom.maxActiveUsers'],
+    [{ admitPerMinute: 60, maxActiveUsers: 5, admissionMinutes: -1 }, 'events[0].waitingRoom.admissionMinutes'],
+    [{ admitPerMinute: 60, maxActiveUsers: 5, salesStartAt: 'next friday' }, 'events[0].waitingRoom.salesStartAt'],
+    ['on', 'events[0].waitingRoom'],
+  ])('refuses a bad waiting room %j, naming %s', (waitingRoom, path) => {
+    expect(() => parseCatalog(event(waitingRoom))).toThrow(CatalogError);
+    expect(() => parseCatalog(event(waitingRoom))).toThrow(path);
   });
 });

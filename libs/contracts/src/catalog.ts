@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { ID_PATTERN, idKey, type CatalogId, type EventInfo } from '#lock-domain';
+import { ID_PATTERN, idKey, type CatalogId, type EventInfo, type WaitingRoomSettings } from '#lock-domain';
+import { catalogWaitingRoomSchema } from './waiting-room.js';
 
 /**
  * The catalog file (`CATALOG_FILE`, `EVENTS_SOURCE=catalog`): the events and ticket categories the
@@ -64,6 +65,8 @@ const eventSchema = z
       id: catalogId,
       name: displayName,
       categories: z.array(categorySchema, { error: 'expected an array of categories' }),
+      // CONTRACT §7: read by parseCatalogWaitingRooms.
+      waitingRoom: catalogWaitingRoomSchema.optional(),
     },
     { error: 'expected an object { id, name?, categories }' },
   )
@@ -128,5 +131,27 @@ export async function loadCatalogFile(path: string): Promise<EventInfo[]> {
   } catch (error) {
     if (error instanceof CatalogError) throw new CatalogError(`Catalog file ${path}: ${error.message}`, { cause: error });
     throw error;
+  }
+}
+
+/** An event's waiting room as the catalog file configures it. */
+export interface CatalogWaitingRoom {
+  eventId: CatalogId;
+  settings: WaitingRoomSettings;
+}
+
+/** The waiting rooms a (valid) catalog document configures, in file order. Throws like {@link parseCatalog}. */
+export function parseCatalogWaitingRooms(json: unknown): CatalogWaitingRoom[] {
+  parseCatalog(json);
+  const parsed = catalogSchema.parse(json);
+  return parsed.events.flatMap((event) => (event.waitingRoom ? [{ eventId: event.id, settings: event.waitingRoom }] : []));
+}
+
+/** The waiting rooms of a catalog file (read again: the events were defined from it already). */
+export async function loadCatalogWaitingRooms(path: string): Promise<CatalogWaitingRoom[]> {
+  try {
+    return parseCatalogWaitingRooms(JSON.parse(await readFile(path, 'utf8')) as unknown);
+  } catch (error) {
+    throw new CatalogError(`Catalog file ${path}: ${(error as Error).message}`, { cause: error });
   }
 }

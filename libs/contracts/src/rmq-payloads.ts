@@ -94,6 +94,8 @@ export const RESERVED_SOCKET_EVENTS: ReadonlySet<string> = new Set([
   'left-event-room',
   'order-completed',
   'order-cancelled',
+  'queue-update',
+  'queue-admitted',
   ...Object.values(RESPONSE_EVENTS),
 ]);
 

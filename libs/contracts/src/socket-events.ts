@@ -70,6 +70,32 @@ export interface HeartbeatResult {
   timestamp: string;
 }
 
+/** `join-queue` (CONTRACT §7): the user's place in the event's waiting room, or their admission. */
+export interface JoinQueueResult {
+  eventId: CatalogId;
+  state: 'waiting' | 'admitted';
+  /** Place number; absent before `salesStartAt` (places are drawn then) and once admitted. */
+  position?: number;
+  /** Waiting users ahead of this one (absent without a position). */
+  ahead?: number;
+  queueLength: number;
+  /** Admission has reached this place number; the user is admitted when it reaches `position`. */
+  servingPosition: number;
+  /** From the users ahead and `admitPerMinute` (the cap may make it longer). */
+  estimatedWaitSeconds?: number;
+  /** ISO 8601. */
+  salesStartAt?: string;
+  /** Admitted: the signed admission (JWT HS256, `aud` = `event:<eventId>`) and when it ends (ISO 8601). */
+  admissionToken?: string;
+  admissionExpiresAt?: string;
+}
+
+export interface LeaveQueueResult {
+  eventId: CatalogId;
+  /** Whether there was a place or an admission to give up. */
+  left: boolean;
+}
+
 /** What a successful request of each event carries besides `success: true`. */
 export interface RequestResults {
   'join-event-room': JoinEventRoomResult;
@@ -79,6 +105,8 @@ export interface RequestResults {
   'extend-lock': ExtendLockResult;
   'get-my-locks': MyLocksResult;
   heartbeat: HeartbeatResult;
+  'join-queue': JoinQueueResult;
+  'leave-queue': LeaveQueueResult;
 }
 
 /** `get-my-locks` answers on `my-locks-response`; every other event on `<event>-response`. */
@@ -90,6 +118,8 @@ export const RESPONSE_EVENTS = {
   'extend-lock': 'extend-lock-response',
   'get-my-locks': 'my-locks-response',
   heartbeat: 'heartbeat-response',
+  'join-queue': 'join-queue-response',
+  'leave-queue': 'leave-queue-response',
 } as const satisfies Record<RequestEvent, string>;
 
 export type ResponseEvent = (typeof RESPONSE_EVENTS)[RequestEvent];
@@ -149,6 +179,27 @@ export interface ErrorNotification {
   message: string;
 }
 
+/** `queue-update`: to room `queue:<eventId>`, at most once a second while anything changes. */
+export interface QueueUpdate {
+  eventId: CatalogId;
+  servingPosition: number;
+  queueLength: number;
+  activeUsers: number;
+  admitPerMinute: number;
+  /** ISO 8601. */
+  timestamp: string;
+  /** The room was switched off or the event sold out: nobody waits any more. */
+  closed?: true;
+}
+
+/** `queue-admitted`: to the user's sockets when their turn came. */
+export interface QueueAdmitted {
+  eventId: CatalogId;
+  admissionToken: string;
+  /** ISO 8601. */
+  admissionExpiresAt: string;
+}
+
 type ResponseEvents = {
   [E in RequestEvent as (typeof RESPONSE_EVENTS)[E]]: (answer: Answer<RequestResults[E]>) => void;
 };
@@ -171,6 +222,8 @@ export type ServerToClientEvents = ResponseEvents & {
   /** The socket's token expired; the server disconnects it right after (CONTRACT §2 Token lifetime). */
   'token-expired': (payload: { expiredAt: string }) => void;
   error: (error: ErrorNotification) => void;
+  'queue-update': (update: QueueUpdate) => void;
+  'queue-admitted': (admitted: QueueAdmitted) => void;
 };
 
 /** What the server keeps per socket: as little as possible (an idle socket must stay light). */
@@ -190,3 +243,7 @@ export const eventRoom = (eventId: CatalogId): string => `event:${idKey(eventId)
 /** The event id (key form) an {@link eventRoom} is named after; `undefined` for any other room. */
 export const eventIdOfRoom = (room: string): string | undefined => (room.startsWith('event:') ? room.slice(6) : undefined);
 export const userRoom = (userId: string): string => `user:${userId}`;
+/** A waiting room's watchers (CONTRACT §7): `queue-update` goes there. */
+export const queueRoom = (eventId: CatalogId): string => `queue:${idKey(eventId)}`;
+/** The event id (key form) a {@link queueRoom} is named after; `undefined` for any other room. */
+export const eventIdOfQueueRoom = (room: string): string | undefined => (room.startsWith('queue:') ? room.slice(6) : undefined);

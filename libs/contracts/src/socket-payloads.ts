@@ -103,6 +103,9 @@ export function createSocketPayloadSchemas(options: SocketPayloadOptions) {
     'extend-lock': payload({ lockId, userId }, '{ lockId }'),
     'get-my-locks': emptyPayload(),
     heartbeat: emptyPayload(),
+    // Waiting room (CONTRACT §7).
+    'join-queue': room,
+    'leave-queue': room,
   } as const;
 }
 
@@ -121,6 +124,8 @@ export type UnlockTicketsPayload = RequestPayloads['unlock-tickets'];
 export type ExtendLockPayload = RequestPayloads['extend-lock'];
 export type GetMyLocksPayload = RequestPayloads['get-my-locks'];
 export type HeartbeatPayload = RequestPayloads['heartbeat'];
+export type JoinQueuePayload = RequestPayloads['join-queue'];
+export type LeaveQueuePayload = RequestPayloads['leave-queue'];
 
 export type { PayloadCheck };
 

@@ -17,6 +17,10 @@ export const ERROR_CODES = [
   'RATE_LIMITED',
   'EVENTS_UNAVAILABLE',
   'INTERNAL_ERROR',
+  // Waiting room (CONTRACT §7).
+  'ADMISSION_REQUIRED',
+  'QUEUE_NOT_FOUND',
+  'QUEUE_CLOSED',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -37,6 +41,9 @@ const DEFAULT_MESSAGES: Record<ErrorCode, string> = {
   RATE_LIMITED: 'Too many requests, slow down',
   EVENTS_UNAVAILABLE: 'Event information is temporarily unavailable',
   INTERNAL_ERROR: 'Internal error, please retry',
+  ADMISSION_REQUIRED: 'This event has a waiting room: join the queue and wait for your turn',
+  QUEUE_NOT_FOUND: 'This event has no waiting room',
+  QUEUE_CLOSED: 'The waiting room of this event is closed',
 };
 
 export function isErrorCode(value: unknown): value is ErrorCode {

@@ -4,3 +4,5 @@ export { RedisLockStore, type RedisLockStoreOptions } from './redis/redis-lock-s
 export { RedisOutbox, type OutboxEntry } from './redis/redis-outbox.js';
 export { watchOutages, type OutageListener } from './redis/outages.js';
 export { catalogMarkerKey } from './redis/redis-keys.js';
+export { InProcessWaitingRoom, type InProcessWaitingRoomOptions } from './memory/in-process-waiting-room.js';
+export { RedisWaitingRoom, type RedisWaitingRoomOptions } from './redis/redis-waiting-room.js';

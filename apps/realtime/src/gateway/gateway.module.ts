@@ -13,14 +13,17 @@ import { RealtimeNamespaceRef } from './realtime-namespace.js';
 import { RealtimeGateway } from './realtime.gateway.js';
 import { Responder } from './responder.js';
 import { WsAuthMiddleware } from './ws-auth.middleware.js';
+import { QueueAdmitter } from '../waiting-room/queue-admitter.js';
+import { WaitingRoomModule } from '../waiting-room/waiting-room.module.js';
 
 /**
  * The Socket.IO side of the service: the `/realtime` gateway and what pushes to its clients.
  * Install {@link RealtimeIoAdapter} on the application for the transport settings.
  */
 @Module({
-  imports: [LocksModule],
+  imports: [LocksModule, WaitingRoomModule],
   providers: [
+    QueueAdmitter,
     RealtimeGateway,
     Responder,
     WsAuthMiddleware,
@@ -40,7 +43,7 @@ import { WsAuthMiddleware } from './ws-auth.middleware.js';
       },
     },
   ],
-  exports: [ConnectionStats, RealtimeNamespaceRef],
+  exports: [ConnectionStats, RealtimeNamespaceRef, WaitingRoomModule],
 })
 export class GatewayModule implements OnModuleDestroy {
   constructor(@Inject(RATE_LIMITER) private readonly limiter: RateLimiter | null) {}

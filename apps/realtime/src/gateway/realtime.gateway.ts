@@ -9,9 +9,10 @@ import {
   type OnGatewayDisconnect,
   type OnGatewayInit,
 } from '@nestjs/websockets';
-import { eventRoom, userRoom } from '#contracts';
+import { eventRoom, queueRoom, userRoom } from '#contracts';
 import { idKey } from '#lock-domain';
 import { LockService } from '../locks/lock.service.js';
+import { WaitingRoomService } from '../waiting-room/waiting-room.service.js';
 import { Metrics } from '../observability/metrics.js';
 import { DisconnectGrace } from './disconnect-grace.js';
 import { RATE_LIMITER, type RateLimiter } from './rate-limit/rate-limiter.js';
@@ -40,6 +41,7 @@ export class RealtimeGateway implements OnGatewayInit<RealtimeNamespace>, OnGate
     private readonly namespace: RealtimeNamespaceRef,
     @Inject(RATE_LIMITER) private readonly limiter: RateLimiter | null,
     private readonly metrics: Metrics,
+    private readonly rooms: WaitingRoomService,
   ) {}
 
   afterInit(nsp: RealtimeNamespace): void {
@@ -144,5 +146,30 @@ export class RealtimeGateway implements OnGatewayInit<RealtimeNamespace>, OnGate
   @SubscribeMessage('heartbeat')
   heartbeat(@ConnectedSocket() socket: RealtimeSocket, @MessageBody() data: unknown, @Ack() ack: unknown): Promise<void> {
     return this.responder.answer(socket, 'heartbeat', data, ack, async () => ({ timestamp: new Date().toISOString() }));
+  }
+
+  /** CONTRACT §7: the user's place (one per user, whatever the tab); this socket watches the room. */
+  @SubscribeMessage('join-queue')
+  joinQueue(@ConnectedSocket() socket: RealtimeSocket, @MessageBody() data: unknown, @Ack() ack: unknown): Promise<void> {
+    return this.responder.answer(socket, 'join-queue', data, ack, async ({ eventId }, userId) => {
+      const room = queueRoom(eventId);
+      // Joined before the place is read, so no queue-update can fall between the two.
+      await socket.join(room);
+      try {
+        return await this.rooms.join(eventId, userId);
+      } catch (error) {
+        await socket.leave(room);
+        throw error;
+      }
+    });
+  }
+
+  @SubscribeMessage('leave-queue')
+  leaveQueue(@ConnectedSocket() socket: RealtimeSocket, @MessageBody() data: unknown, @Ack() ack: unknown): Promise<void> {
+    return this.responder.answer(socket, 'leave-queue', data, ack, async ({ eventId }, userId) => {
+      const left = await this.rooms.leave(eventId, userId);
+      await socket.leave(queueRoom(eventId));
+      return left;
+    });
   }
 }

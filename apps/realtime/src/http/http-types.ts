@@ -9,6 +9,15 @@ export interface StatsResponse {
   connectedUsers: number;
   connections: number;
   ticketLocks: LockStats;
+  waitingRooms: WaitingRoomStats[];
+}
+
+/** One waiting room of `GET /stats` (CONTRACT §7). */
+export interface WaitingRoomStats {
+  eventId: CatalogId;
+  queueLength: number;
+  activeUsers: number;
+  admittedTotal: number;
 }
 
 /** One category of `GET /events`. */

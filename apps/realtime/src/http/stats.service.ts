@@ -3,6 +3,7 @@ import { ConnectionStats } from '../gateway/connection-stats.js';
 import { LockService } from '../locks/lock.service.js';
 import { INSTANCE_ID } from '../observability/instance-id.js';
 import type { StatsResponse } from './http-types.js';
+import { WaitingRoomService } from '../waiting-room/waiting-room.service.js';
 
 /** The `/stats` body, also the answer to the original platform's RabbitMQ `get-realtime-stats`. */
 @Injectable()
@@ -13,11 +14,12 @@ export class StatsService {
     private readonly locks: LockService,
     private readonly connections: ConnectionStats,
     @Inject(INSTANCE_ID) private readonly instanceId: string,
+    private readonly rooms: WaitingRoomService,
   ) {}
 
   /** Service figures: lock counts (exact, cluster-wide, from the store) and open connections. */
   async stats(): Promise<StatsResponse> {
-    const [ticketLocks, connections] = await Promise.all([this.locks.stats(), this.connections.count()]);
+    const [ticketLocks, connections, waiting] = await Promise.all([this.locks.stats(), this.connections.count(), this.rooms.snapshots()]);
     return {
       service: 'realtime-service',
       status: 'active',
@@ -26,6 +28,8 @@ export class StatsService {
       connectedUsers: connections.connectedUsers,
       connections: connections.connections,
       ticketLocks,
+      // CONTRACT §7: cluster-wide, every configured room (closed ones too).
+      waitingRooms: waiting.rooms.map(({ eventId, queueLength, activeUsers, admittedTotal }) => ({ eventId, queueLength, activeUsers, admittedTotal })),
     };
   }
 }

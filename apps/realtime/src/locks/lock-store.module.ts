@@ -1,13 +1,24 @@
 import { Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { APP_CONFIG, type AppConfig } from '#config';
-import { LOCK_CHANGE_FEED, LOCK_STORE, type LockChangeFeed, type LockStore } from '#lock-domain';
-import { InProcessLockStore, RedisLockChangeFeed, RedisLockStore, watchOutages } from '#lock-store';
+import { LOCK_CHANGE_FEED, LOCK_STORE, WAITING_ROOM_STORE, type LockChangeFeed, type LockStore, type WaitingRoomStore } from '#lock-domain';
+import { InProcessLockStore, InProcessWaitingRoom, RedisLockChangeFeed, RedisLockStore, RedisWaitingRoom, watchOutages } from '#lock-store';
 import { INSTANCE_ID } from '../observability/instance-id.js';
 import { Metrics } from '../observability/metrics.js';
 
 /** DI token for the shared ioredis connection (absent in zero-configuration mode). */
 export const REDIS = Symbol('REDIS');
+
+/**
+ * Zero-configuration mode: the in-process lock store and waiting rooms, made together because the
+ * lock store consults the rooms inside its own atomic step (ADMISSION_REQUIRED, confirm ends an
+ * admission) and the rooms ask the lock store whether an event sold out. `null` with Redis.
+ */
+const IN_PROCESS_STORES = Symbol('IN_PROCESS_STORES');
+interface InProcessStores {
+  locks: InProcessLockStore;
+  rooms: InProcessWaitingRoom;
+}
 
 /**
  * Binds {@link LOCK_STORE}: the Redis store when `REDIS_URL` is set, else the in-process store
@@ -45,9 +56,30 @@ export const REDIS = Symbol('REDIS');
       },
     },
     {
+      provide: IN_PROCESS_STORES,
+      inject: [APP_CONFIG, REDIS],
+      useFactory: (config: AppConfig, redis: Redis | null): InProcessStores | null => {
+        if (redis) return null;
+        const ref: { locks?: InProcessLockStore } = {};
+        const rooms = new InProcessWaitingRoom({ soldOut: (eventKey) => ref.locks?.isSoldOut(eventKey) ?? false,
+    catalogId: (eventKey) => ref.locks?.catalogIdOf(eventKey),
+  });
+        const locks = new InProcessLockStore(config.lock, Date.now, rooms);
+        ref.locks = locks;
+        return { locks, rooms };
+      },
+    },
+    {
+      // The rooms live under the lock store's hash tag: its lock script reads admissions (CONTRACT §7).
+      provide: WAITING_ROOM_STORE,
+      inject: [APP_CONFIG, REDIS, IN_PROCESS_STORES],
+      useFactory: (config: AppConfig, redis: Redis | null, inProcess: InProcessStores | null): WaitingRoomStore =>
+        inProcess?.rooms ?? new RedisWaitingRoom({ redis: redis as Redis, keyPrefix: config.redisKeyPrefix }),
+    },
+    {
       provide: LOCK_STORE,
-      inject: [APP_CONFIG, REDIS, INSTANCE_ID],
-      useFactory: (config: AppConfig, redis: Redis | null, instanceId: string): LockStore => {
+      inject: [APP_CONFIG, REDIS, INSTANCE_ID, IN_PROCESS_STORES],
+      useFactory: (config: AppConfig, redis: Redis | null, instanceId: string, inProcess: InProcessStores | null): LockStore => {
         const logger = new Logger('LockStore');
         if (redis) {
           logger.log(`Redis lock store at ${redactUrl(config.redisUrl ?? '')}`);
@@ -60,7 +92,7 @@ export const REDIS = Symbol('REDIS');
           });
         }
         logger.warn('REDIS_URL is not set: in-process lock store (zero-configuration mode, single instance only)');
-        return new InProcessLockStore(config.lock);
+        return inProcess?.locks ?? new InProcessLockStore(config.lock);
       },
     },
     {
@@ -78,7 +110,7 @@ export const REDIS = Symbol('REDIS');
       },
     },
   ],
-  exports: [LOCK_STORE, LOCK_CHANGE_FEED, REDIS],
+  exports: [LOCK_STORE, LOCK_CHANGE_FEED, REDIS, WAITING_ROOM_STORE],
 })
 export class LockStoreModule implements OnApplicationShutdown {
   constructor(

@@ -105,6 +105,42 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  // Waiting rooms (CONTRACT §7). Cluster-wide figures are read from the store at scrape time.
+  readonly waitingRoomQueueLength = new Gauge({
+    name: 'realtime_waiting_room_queue_length',
+    help: 'Users waiting in each waiting room (cluster-wide)',
+    labelNames: ['event'] as const,
+    registers: [this.registry],
+  });
+
+  readonly waitingRoomActiveUsers = new Gauge({
+    name: 'realtime_waiting_room_active_users',
+    help: 'Admitted users whose admission is running, per waiting room (cluster-wide)',
+    labelNames: ['event'] as const,
+    registers: [this.registry],
+  });
+
+  readonly waitingRoomAdmittedTotal = new Gauge({
+    name: 'realtime_waiting_room_admitted',
+    help: 'Users admitted since the waiting room was configured (cluster-wide, only rises)',
+    labelNames: ['event'] as const,
+    registers: [this.registry],
+  });
+
+  readonly waitingRoomAdmissions = new Counter({
+    name: 'realtime_waiting_room_admissions_total',
+    help: 'Admissions granted by this instance while it was the admitter',
+    labelNames: ['event'] as const,
+    registers: [this.registry],
+  });
+
+  readonly waitingRoomAbandoned = new Counter({
+    name: 'realtime_waiting_room_abandoned_total',
+    help: 'Users skipped and removed at their turn by this instance (no socket for QUEUE_ABANDON_SECONDS)',
+    labelNames: ['event'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }

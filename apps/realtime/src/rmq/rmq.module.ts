@@ -9,6 +9,7 @@ import { MqttModule } from '../mqtt/mqtt.module.js';
 import { LockEventsPublisher } from './lock-events.publisher.js';
 import { RMQ_DRAIN_MS, RealtimeRmqServer } from './realtime-rmq.server.js';
 import { RmqController } from './rmq.controller.js';
+import { WaitingRoomRmqController } from './waiting-room-rmq.controller.js';
 import { Metrics } from '../observability/metrics.js';
 
 /** Messages in flight per consumer before the broker waits for acks. */
@@ -26,7 +27,7 @@ const RETRY_POLICY = { maxRetries: 10, baseDelayMs: 1000, maxDelayMs: 30_000 };
  */
 @Module({
   imports: [LocksModule, GatewayModule, HealthModule, HttpApiModule, MqttModule],
-  controllers: [RmqController],
+  controllers: [RmqController, WaitingRoomRmqController],
   providers: [
     {
       provide: RealtimeRmqServer,

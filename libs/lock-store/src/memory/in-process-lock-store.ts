@@ -28,6 +28,7 @@ import {
   type TerminalStatus,
   type UnlockRequest,
   type UnlockResult,
+  type AdmissionGate,
 } from '#lock-domain';
 import { IndexedMinHeap } from './indexed-heap.js';
 
@@ -102,7 +103,22 @@ export class InProcessLockStore implements LockStore {
   constructor(
     private readonly policy: LockPolicy,
     private readonly clock: () => number = Date.now,
+    /** The in-process waiting rooms, consulted inside `lock` and told of confirms (CONTRACT §7). */
+    private readonly admission?: AdmissionGate,
   ) {}
+
+  /** The event's id in the form the catalog defined it, or undefined for an unknown event. */
+  catalogIdOf(eventKey: string): CatalogId | undefined {
+    return this.catalog.get(eventKey)?.id;
+  }
+
+  /** Every category of the event is sold (the waiting room then closes). False for an unknown event. */
+  isSoldOut(eventKey: string): boolean {
+    const event = this.catalog.get(eventKey);
+    if (!event || event.categories.size === 0) return false;
+    for (const category of event.categories.values()) if (category.total - category.sold > 0) return false;
+    return true;
+  }
 
   async defineEvent(event: EventInfo, options: { replaceTotals: boolean }): Promise<StoreReply<Availability[]>> {
     const call = this.begin();
@@ -165,6 +181,8 @@ export class InProcessLockStore implements LockStore {
     if (!event) throw new LockError('EVENT_NOT_FOUND');
     const category = event.categories.get(idKey(request.categoryId));
     if (!category) throw new LockError('CATEGORY_NOT_FOUND');
+    // Waiting room: checked in the same atomic step as the hold (a user admitted meanwhile passes).
+    if (this.admission?.admissionRequired(idKey(request.eventId), request.userId, now)) throw new LockError('ADMISSION_REQUIRED');
 
     let live = 0;
     let dueHere: Held | undefined;
@@ -523,6 +541,8 @@ export class InProcessLockStore implements LockStore {
       category.sold += record.quantity;
       // The sales ledger does not show this sale until its order completes (followLedger).
       category.pending?.set(record.lockId, call.now);
+      // The buyer is done: their waiting room admission ends, freeing the slot at once.
+      this.admission?.lockConfirmed(idKey(record.eventId), record.userId, call.now);
     }
     this.recorded[from]--;
     this.recorded[to]++;

@@ -58,6 +58,21 @@ export const KEY = {
   catalogMarker: 'catalog-marker',
   /** Pub/sub CHANNEL (not a key) every change is announced on (only with an `origin`). */
   changes: 'changes',
+  // Waiting rooms (CONTRACT §7; scripts in lua/waiting-room.ts; the lock and confirm scripts read `room`/`roomAdmitted`).
+  /** LIST of event keys that have a waiting room, in configuration order. */
+  rooms: 'wr-rooms',
+  /** HASH per event: `id idt on closed placed apm max adm start serving tail credit last total ver`. */
+  room: 'wr',
+  /** ZSET per event: early joiner → random sort key (their order at `salesStartAt`). */
+  roomEarly: 'wr-early',
+  /** ZSET per event: waiting user → place number. */
+  roomQueue: 'wr-queue',
+  /** ZSET per event: admitted user → admission end (epoch ms). */
+  roomAdmitted: 'wr-admitted',
+  /** ZSET per event: user in the room → last time a socket of theirs was seen. */
+  roomSeen: 'wr-seen',
+  /** STRING: the instance running the admission ticks (a lease with a TTL). */
+  roomLease: 'wr-lease',
 } as const;
 
 /** `{prefix}`: the hash-tagged base every key starts with. */

@@ -17,6 +17,7 @@ if redis.call('EXISTS', kEvent(ek)) == 0 then return fail('EVENT_NOT_FOUND') end
 local r = catRef(ek, ck)
 local c = catCounts(r)
 if not c then return fail('CATEGORY_NOT_FOUND') end
+if admissionRequired(ek, u) then return fail('ADMISSION_REQUIRED') end
 -- A due lock of this user here no longer blocks; its expiry is recorded only if we grant.
 local stale = loadLock(redis.call('HGET', kUserCats(u), r))
 if stale and stale.status == 'ACTIVE' then

@@ -51,6 +51,10 @@ local K_CHANGES = P .. ':${KEY.changes}'
 local function kEvent(ek) return P .. ':${KEY.event}:' .. ek end
 local function kEventCats(ek) return P .. ':${KEY.eventCats}:' .. ek end
 local function catRef(ek, ck) return #ek .. ':' .. ek .. ':' .. ck end
+-- Waiting room state the lock and confirm scripts read (written by lua/waiting-room.ts).
+local function kRoom(ek) return P .. ':${KEY.room}:' .. ek end
+local function kRoomAdmitted(ek) return P .. ':${KEY.roomAdmitted}:' .. ek end
+local function kRoomSeen(ek) return P .. ':${KEY.roomSeen}:' .. ek end
 local function kCat(r) return P .. ':${KEY.cat}:' .. r end
 local function kCatLocks(r) return P .. ':${KEY.catLocks}:' .. r end
 local function kCatPending(r) return P .. ':${KEY.catPending}:' .. r end
@@ -91,6 +95,14 @@ local function lockJson(h)
 end
 
 local function isDue(h) return h.status == 'ACTIVE' and tonumber(h.expiresAt) <= NOW end
+
+-- Waiting room (CONTRACT §7): while the event's room is on, only a user with a running admission may
+-- hold. Every script that holds tickets or seats (lock, hold-seats) calls this in its own atomic step.
+local function admissionRequired(ek, u)
+  if redis.call('HGET', kRoom(ek), 'on') ~= '1' then return false end
+  local admittedUntil = tonumber(redis.call('ZSCORE', kRoomAdmitted(ek), u))
+  return not admittedUntil or admittedUntil <= NOW
+end
 
 -- Counts at NOW: stored 'locked' minus the recorded-ACTIVE locks already past expiresAt
 -- (few: the sweep keeps removing them), so expiry is exact without waiting for a sweep.
@@ -203,6 +215,11 @@ local function confirmRec(h, orderId)
   setFields(h, 'status', 'confirmedAt', 'orderId')
   statAdd('CONFIRMED', 1)
   redis.call('ZADD', K_RET, I(NOW + RETAIN), h.lockId)
+  -- Waiting room: the buyer is done, so their admission ends now and frees the slot.
+  if redis.call('ZREM', kRoomAdmitted(h.eid), h.userId) == 1 then
+    redis.call('ZREM', kRoomSeen(h.eid), h.userId)
+    redis.call('HINCRBY', kRoom(h.eid), 'ver', '1')
+  end
   return emit('confirmed', h)
 end
 
