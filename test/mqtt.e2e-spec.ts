@@ -2,7 +2,7 @@ import type { MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Availability } from '#lock-domain';
 import { MqttBridge } from '../apps/realtime/src/mqtt/mqtt-bridge.js';
-import { dropKeys, startApp, useApp, type TestApp } from './support/app.js';
+import { TEST_CATALOG, dropKeys, startApp, useApp, type TestApp } from './support/app.js';
 import { closeAll, connect, ok, request } from './support/clients.js';
 import { browserClient, record, startBroker, subscribe, waitFor, type TestBroker } from './support/mosquitto.js';
 import { uniqueName } from './support/services.js';
@@ -13,6 +13,11 @@ interface ShowingBody {
   categories: Availability[];
   timestamp: string;
 }
+
+/** The test catalog plus an event with a waiting room (CONTRACT §7). */
+const CATALOG = {
+  events: [...TEST_CATALOG.events, { id: 'rush', categories: [{ categoryId: 'ga', totalTickets: 100 }], waitingRoom: { admitPerMinute: 600, maxActiveUsers: 1, admissionMinutes: 10 } }],
+};
 
 /** Seed 003's frontends over MQTT-over-WebSocket, against two instances sharing Redis. */
 describe('MQTT bridge: state topics from every instance', () => {
@@ -25,7 +30,7 @@ describe('MQTT bridge: state topics from every instance', () => {
   beforeAll(async () => {
     broker = await startBroker();
     const env = { REDIS_KEY_PREFIX: prefix, MQTT_URL: broker.serviceUrl };
-    [a, b] = [await startApp({ env }), await startApp({ env })];
+    [a, b] = [await startApp({ env, catalog: CATALOG }), await startApp({ env, catalog: CATALOG })];
     // One of the two holds the publisher lease (before the first change, so nothing is missed).
     await until(() => [a, b].some((app) => app.app.get(MqttBridge).leading));
   });
@@ -84,6 +89,24 @@ describe('MQTT bridge: state topics from every instance', () => {
     expect(retained.retain).toBe(true);
     expect(counts(retained.body, 'early-bird')).toMatchObject({ availableTickets: 18, lockedTickets: 2 });
   });
+  it('queue/position follows the waiting room, retained', async () => {
+    const { socket: first } = await connect(a.socketUrl, { userId: 'mqtt-queue-1' });
+    const { socket: second } = await connect(b.socketUrl, { userId: 'mqtt-queue-2' });
+    ok(await request(first, 'join-queue', { eventId: 'rush' }));
+    ok(await request(second, 'join-queue', { eventId: 'rush' }));
+    // One admitted at most (maxActiveUsers 1): the second keeps waiting, so the room settles.
+    await sleep(2500);
+    const now = ok(await request(second, 'join-queue', { eventId: 'rush' }));
+    const late = await browserClient(broker);
+    clients.push(late);
+    const seen = record(late);
+    await subscribe(late, 'queue/position/rush');
+    const retained = await waitFor(seen, () => true, 1000);
+    expect(retained.retain).toBe(true);
+    expect(retained.body).toMatchObject({ event_id: 'rush', serving_position: now.servingPosition, queue_length: now.queueLength });
+    expect(typeof retained.body.timestamp).toBe('string');
+  });
+
   it('a broker outage of 3 s under 30 lock clients: no lock fails or waits 2 s; the retained state is right after the restart', async () => {
     const sockets = await Promise.all(Array.from({ length: 30 }, (_, i) => connect((i % 2 ? b : a).socketUrl, { userId: `mqtt-outage-${i}` })));
     let failures = 0;

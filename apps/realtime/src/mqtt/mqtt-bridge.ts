@@ -7,6 +7,7 @@ import { LockChangesBus } from '../locks/lock-changes.js';
 import { LockService } from '../locks/lock.service.js';
 import { INSTANCE_ID } from '../observability/instance-id.js';
 import { Metrics } from '../observability/metrics.js';
+import { WaitingRoomService } from '../waiting-room/waiting-room.service.js';
 import { RedisLeaderLease, SoleLeaderLease } from './leader-lease.js';
 import { MqttLink } from './mqtt-link.js';
 import { MqttStatePublisher, type MqttStateSource } from './mqtt-state.publisher.js';
@@ -32,6 +33,7 @@ export class MqttBridge {
     @Inject(INSTANCE_ID) instanceId: string,
     private readonly bus: LockChangesBus,
     private readonly locks: LockService,
+    private readonly rooms: WaitingRoomService,
     metrics: Metrics,
   ) {
     const mqtt = config.mqtt;
@@ -108,7 +110,7 @@ export class MqttBridge {
         (await this.locks.events()).map(({ event, availability }) => ({ eventId: event.id, availability, reserved: false })),
       eventAvailability: (eventId) => this.locks.eventAvailability(eventId),
       seatStatuses: () => Promise.resolve(null),
-      queues: () => Promise.resolve([]),
+      queues: async () => (await this.rooms.snapshots()).rooms,
     };
   }
 }

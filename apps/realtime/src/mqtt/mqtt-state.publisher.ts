@@ -35,7 +35,7 @@ export interface MqttStateSource {
   eventAvailability(eventId: CatalogId): Promise<Availability[]>;
   /** An event's seat statuses; null when it has no reserved category. */
   seatStatuses(eventId: CatalogId): Promise<SeatStatuses | null>;
-  /** Every waiting room's progress; read once a second while leading (one store read for all rooms). */
+  /** Every waiting room's progress (§7); read once a second while leading (one store read for all rooms). */
   queues(): Promise<QueueProgress[]>;
 }
 

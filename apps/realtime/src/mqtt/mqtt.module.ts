@@ -1,5 +1,6 @@
 import { Module, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { LocksModule } from '../locks/locks.module.js';
+import { WaitingRoomModule } from '../waiting-room/waiting-room.module.js';
 import { MqttBridge } from './mqtt-bridge.js';
 
 /**
@@ -7,7 +8,7 @@ import { MqttBridge } from './mqtt-bridge.js';
  * unconditionally; without `MQTT_URL` it connects nowhere and does nothing.
  */
 @Module({
-  imports: [LocksModule],
+  imports: [LocksModule, WaitingRoomModule],
   providers: [MqttBridge],
   exports: [MqttBridge],
 })
