@@ -35,8 +35,8 @@ export interface ReferenceSettings {
 
 const MAX_UNCONFIRMED = 1000;
 // The service's defaults (CONTRACT §5), in the scripts' header order; no outbox, no announcements
-// (one process: nobody else to tell).
-const POLICY = ['300000', '900000', '5', '10', '3600000', '0', ''];
+// (one process: nobody else to tell), Redis TIME.
+const POLICY = ['300000', '900000', '5', '10', '3600000', '0', '', ''];
 if (POLICY.length !== HEADER_ARGS) throw new Error(`the scripts take ${HEADER_ARGS} header arguments, the reference passes ${POLICY.length}`);
 
 interface ScriptReply {

@@ -10,6 +10,7 @@ import { MqttModule } from './mqtt/mqtt.module.js';
 import { ObservabilityModule } from './observability/observability.module.js';
 import { RmqModule } from './rmq/rmq.module.js';
 import { ShutdownModule } from './shutdown/shutdown.module.js';
+import { ShutdownStepsModule } from './shutdown/shutdown-steps.js';
 
 @Module({})
 export class AppModule {
@@ -21,6 +22,8 @@ export class AppModule {
         ConfigModule.forRoot(config),
         ObservabilityModule.forRoot(instanceId),
         ScheduleModule.forRoot(),
+        // First: every module may declare its shutdown steps.
+        ShutdownStepsModule,
         LocksModule,
         HealthModule,
         GatewayModule,

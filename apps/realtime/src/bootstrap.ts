@@ -8,6 +8,7 @@ import { createInstanceId } from './observability/instance-id.js';
 import { Metrics } from './observability/metrics.js';
 import { PinoNestLogger, createRootLogger } from './observability/logger.js';
 import { RealtimeRmqServer } from './rmq/realtime-rmq.server.js';
+import { GracefulShutdown } from './shutdown/graceful-shutdown.service.js';
 import { withTimeout } from './common/with-timeout.js';
 import { errorMessage } from './common/error-message.js';
 
@@ -19,8 +20,9 @@ export async function createApp(config: AppConfig): Promise<INestApplication> {
   const instanceId = createInstanceId();
   // One JSON log stream (pino) for Nest's messages and ours; LOG_LEVEL filters it.
   const logger = new PinoNestLogger(createRootLogger(config, instanceId));
-  const app = await NestFactory.create(AppModule.forRoot(config, instanceId), { logger });
-  app.enableShutdownHooks();
+  const nest = await NestFactory.create(AppModule.forRoot(config, instanceId), { logger });
+  // Not enableShutdownHooks: GracefulShutdown owns the signals, and the app's close() runs the declared drain steps first.
+  const app = nest.get(GracefulShutdown).manage(nest);
   const metrics = app.get(Metrics);
   app.useWebSocketAdapter(new RealtimeIoAdapter(app, config, () => metrics.slowSocketDisconnects.inc()));
   if (config.rabbitmqUrl) app.connectMicroservice({ strategy: app.get(RealtimeRmqServer) });

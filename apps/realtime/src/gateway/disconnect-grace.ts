@@ -52,8 +52,14 @@ export class DisconnectGrace implements OnModuleDestroy {
   }
 
   onModuleDestroy(): void {
-    // Shutting down is not the user leaving: the locks stay until they expire or another instance's
-    // client releases them.
+    this.stop();
+  }
+
+  /**
+   * Shutting down is not the user leaving: from now on no disconnection releases anything (the locks
+   * stay until they expire or another instance's client releases them). A shutdown step (GatewayShutdown).
+   */
+  stop(): void {
     this.closing = true;
     for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();

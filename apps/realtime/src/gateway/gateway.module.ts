@@ -5,6 +5,7 @@ import { REDIS } from '../locks/lock-store.module.js';
 import { LocksModule } from '../locks/locks.module.js';
 import { ConnectionStats } from './connection-stats.js';
 import { DisconnectGrace } from './disconnect-grace.js';
+import { GatewayShutdown } from './gateway-shutdown.js';
 import { LockChangesRelay } from './lock-changes.relay.js';
 import { InProcessRateLimiter } from './rate-limit/in-process-rate-limiter.js';
 import { RATE_LIMITER, type RateLimiter } from './rate-limit/rate-limiter.js';
@@ -30,6 +31,7 @@ import { WaitingRoomModule } from '../waiting-room/waiting-room.module.js';
     RealtimeNamespaceRef,
     LockChangesRelay,
     DisconnectGrace,
+    GatewayShutdown,
     ConnectionStats,
     {
       // `RATE_LIMIT_PER_MINUTE=0` turns the limit off (null: no per-socket middleware at all). With

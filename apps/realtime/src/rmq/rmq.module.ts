@@ -1,4 +1,4 @@
-import { Inject, Module, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { Module, type OnApplicationBootstrap, type OnModuleInit } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '#config';
 import { GatewayModule } from '../gateway/gateway.module.js';
 import { HealthModule } from '../health/health.module.js';
@@ -6,11 +6,14 @@ import { HttpApiModule } from '../http/http.module.js';
 import { ReadinessService } from '../health/readiness.service.js';
 import { LocksModule } from '../locks/locks.module.js';
 import { MqttModule } from '../mqtt/mqtt.module.js';
-import { LockEventsPublisher } from './lock-events.publisher.js';
+import { LifecycleModule } from '../lifecycle/lifecycle.module.js';
+import { LifecycleRelays } from '../lifecycle/lifecycle-relays.js';
+import { RabbitLifecycleSink } from './rabbit-lifecycle.sink.js';
 import { RMQ_DRAIN_MS, RealtimeRmqServer } from './realtime-rmq.server.js';
 import { RmqController } from './rmq.controller.js';
 import { WaitingRoomRmqController } from './waiting-room-rmq.controller.js';
 import { Metrics } from '../observability/metrics.js';
+import { ShutdownSteps } from '../shutdown/shutdown-steps.js';
 
 /** Messages in flight per consumer before the broker waits for acks. */
 const PREFETCH = 50;
@@ -26,7 +29,7 @@ const RETRY_POLICY = { maxRetries: 10, baseDelayMs: 1000, maxDelayMs: 30_000 };
  * and the lifecycle events publisher.
  */
 @Module({
-  imports: [LocksModule, GatewayModule, HealthModule, HttpApiModule, MqttModule],
+  imports: [LocksModule, GatewayModule, HealthModule, HttpApiModule, LifecycleModule, MqttModule],
   controllers: [RmqController, WaitingRoomRmqController],
   providers: [
     {
@@ -41,28 +44,39 @@ const RETRY_POLICY = { maxRetries: 10, baseDelayMs: 1000, maxDelayMs: 30_000 };
           onOutcome: (pattern, outcome) => metrics.rmqMessages.inc({ pattern, outcome }),
         }),
     },
-    LockEventsPublisher,
+    {
+      provide: RabbitLifecycleSink,
+      inject: [APP_CONFIG, Metrics, LifecycleRelays],
+      useFactory: (config: AppConfig, metrics: Metrics, relays: LifecycleRelays) =>
+        new RabbitLifecycleSink({
+          url: requireUrl(config),
+          exchange: config.lockEventsExchange,
+          onPublished: (count) => metrics.lifecyclePublished.inc(count),
+          onReconnect: () => relays.wake('rabbitmq'),
+        }),
+    },
   ],
-  exports: [RealtimeRmqServer, LockEventsPublisher],
+  exports: [RealtimeRmqServer],
 })
-export class RmqModule implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class RmqModule implements OnModuleInit, OnApplicationBootstrap {
   constructor(
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly server: RealtimeRmqServer,
-    private readonly lockEvents: LockEventsPublisher,
+    private readonly lifecycleSink: RabbitLifecycleSink,
+    private readonly relays: LifecycleRelays,
     private readonly readiness: ReadinessService,
+    private readonly shutdown: ShutdownSteps,
   ) {}
 
-  onApplicationBootstrap(): void {
-    this.lockEvents.start(requireUrl(this.config));
-    this.readiness.register('rabbitmq', async () => this.server.isConsuming() && this.lockEvents.isConnected());
+  onModuleInit(): void {
+    this.relays.register(this.lifecycleSink);
+    // Cancel the consumer and finish the messages in progress (what is not acked is redelivered to another instance).
+    this.shutdown.register({ name: 'rabbitmq: stop consuming', phase: 'stop-consumers', run: () => this.server.drain(RMQ_DRAIN_MS) });
+    // After the relays sent their last batch (flush): what is still unconfirmed stays in the outbox.
+    this.shutdown.register({ name: 'rabbitmq: close the lifecycle sink', phase: 'close-transports', run: () => this.lifecycleSink.close() });
   }
 
-  /** Before the transport is closed: finish the messages in progress, then flush and stop the relay. */
-  async beforeApplicationShutdown(): Promise<void> {
-    // Already done when GracefulShutdown drained first (it then finds nothing in flight).
-    await this.server.drain(RMQ_DRAIN_MS);
-    await this.lockEvents.stop();
+  onApplicationBootstrap(): void {
+    this.readiness.register('rabbitmq', async () => this.server.isConsuming() && this.lifecycleSink.connected());
   }
 }
 

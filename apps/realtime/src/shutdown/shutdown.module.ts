@@ -1,15 +1,14 @@
 import { Module } from '@nestjs/common';
-import { GatewayModule } from '../gateway/gateway.module.js';
 import { GracefulShutdown } from './graceful-shutdown.service.js';
+import { ShutdownStepsModule } from './shutdown-steps.js';
 
 /**
- * The graceful shutdown ({@link GracefulShutdown}). Import it from the root module only: importing
- * GatewayModule (which imports LocksModule, which imports the lock store) makes every module the
- * drain relies on deeper than this one, and Nest runs `onModuleDestroy` from the root down, so the
- * drain runs before any of them is torn down.
+ * The graceful shutdown: {@link GracefulShutdown} runs the steps the modules declare in
+ * ShutdownSteps (global, from ShutdownStepsModule), phase by phase; `createApp` hands it the application.
  */
 @Module({
-  imports: [GatewayModule],
+  imports: [ShutdownStepsModule],
   providers: [GracefulShutdown],
+  exports: [GracefulShutdown],
 })
 export class ShutdownModule {}

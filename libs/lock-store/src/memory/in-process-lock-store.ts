@@ -105,6 +105,8 @@ export class InProcessLockStore implements LockStore {
     private readonly clock: () => number = Date.now,
     /** The in-process waiting rooms, consulted inside `lock` and told of confirms (CONTRACT §7). */
     private readonly admission?: AdmissionGate,
+    /** Tests only: lock ids instead of random UUIDs (see the model-based test). */
+    private readonly newLockId: () => string = randomUUID,
   ) {}
 
   /** The event's id in the form the catalog defined it, or undefined for an unknown event. */
@@ -202,7 +204,7 @@ export class InProcessLockStore implements LockStore {
     if (dueHere) this.transition(call, dueHere, 'EXPIRED', {});
 
     const record: LockRecord = {
-      lockId: randomUUID(),
+      lockId: this.newLockId(),
       eventId: category.eventId,
       categoryId: category.categoryId,
       quantity,
@@ -332,7 +334,8 @@ export class InProcessLockStore implements LockStore {
   async releaseSession(sessionId: string, reason: string): Promise<StoreReply<LockRecord[]>> {
     const call = this.begin();
     const released: LockRecord[] = [];
-    for (const held of [...this.heldBy(this.bySession, sessionId)]) {
+    const session = [...this.heldBy(this.bySession, sessionId)].sort((a, b) => byCreation(a.record, b.record));
+    for (const held of session) {
       if (held.record.expiresAt <= call.now) continue; // left for the sweep to record as expired
       this.transition(call, held, 'RELEASED', { releasedAt: call.now, reason });
       released.push({ ...held.record });
@@ -351,7 +354,7 @@ export class InProcessLockStore implements LockStore {
     const value = [...this.heldBy(this.byUser, userId)]
       .filter((h) => h.record.expiresAt > call.now)
       .map((h) => ({ ...h.record }))
-      .sort((a, b) => a.createdAt - b.createdAt);
+      .sort(byCreation);
     return this.finish(call, () => value);
   }
 
@@ -500,12 +503,14 @@ export class InProcessLockStore implements LockStore {
   }
 
   /**
-   * A refusal after this call already recorded an expiry (the only change it makes). Versions
+   * A refusal after this call may have recorded an expiry (the only change it makes). Versions
    * still rise, and the error carries the changes, so the owner still hears of the expiry exactly once.
    */
   private refuse(call: Call, code: ErrorCode, status: LockStatus): LockError {
     const { now, transitions, availability } = this.finish(call, () => undefined);
-    return new LockError(code, undefined, status, { now, transitions, availability });
+    // Only a refusal that recorded something carries changes (as the Redis store's do).
+    const recorded = transitions.length + availability.length > 0;
+    return new LockError(code, undefined, status, recorded ? { now, transitions, availability } : undefined);
   }
 
   /** unlock/extend: only a lock ACTIVE at `now` may go on; a due one has its expiry recorded. */
@@ -639,6 +644,11 @@ export class InProcessLockStore implements LockStore {
     }
     return known;
   }
+}
+
+/** Oldest first; locks created in one millisecond by id (the Redis store's order too). */
+function byCreation(a: LockRecord, b: LockRecord): number {
+  return a.createdAt - b.createdAt || (a.lockId < b.lockId ? -1 : a.lockId > b.lockId ? 1 : 0);
 }
 
 function isQuantity(value: number, max: number): boolean {

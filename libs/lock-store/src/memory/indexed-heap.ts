@@ -1,8 +1,6 @@
 interface Entry {
   id: string;
   key: number;
-  /** Insertion order breaks ties, so equal keys come out oldest first. */
-  seq: number;
 }
 
 /**
@@ -13,7 +11,6 @@ interface Entry {
 export class IndexedMinHeap {
   private readonly items: Entry[] = [];
   private readonly positions = new Map<string, number>();
-  private seq = 0;
 
   get size(): number {
     return this.items.length;
@@ -23,7 +20,7 @@ export class IndexedMinHeap {
   set(id: string, key: number): void {
     const at = this.positions.get(id);
     if (at === undefined) {
-      this.items.push({ id, key, seq: this.seq++ });
+      this.items.push({ id, key });
       this.positions.set(id, this.items.length - 1);
       this.up(this.items.length - 1);
       return;
@@ -76,8 +73,9 @@ export class IndexedMinHeap {
     return entry;
   }
 
+  /** Equal keys come out by id, as members of a Redis sorted set do (the two stores agree on order). */
   private less(a: Entry, b: Entry): boolean {
-    return a.key < b.key || (a.key === b.key && a.seq < b.seq);
+    return a.key < b.key || (a.key === b.key && a.id < b.id);
   }
 
   private swap(i: number, j: number): void {

@@ -3,6 +3,7 @@ import type { LockChangeFeed, LockChangeListener } from '#lock-domain';
 import { watchOutages } from './outages.js';
 import { changesChannel, isValidOrigin } from './redis-keys.js';
 import { changesOf, type RawChanges } from './redis-lock-store.js';
+import { parseReply, rawChanges } from './replies.js';
 
 export interface RedisLockChangeFeedOptions {
   /**
@@ -43,7 +44,7 @@ export class RedisLockChangeFeed implements LockChangeFeed {
       if (channel !== this.channel || message.startsWith(this.own)) return;
       let raw: RawChanges;
       try {
-        raw = JSON.parse(message.slice(message.indexOf(' ') + 1)) as RawChanges;
+        raw = parseReply(rawChanges, JSON.parse(message.slice(message.indexOf(' ') + 1)), 'A change announcement');
       } catch (error) {
         onError?.(error instanceof Error ? error : new Error(String(error)));
         return;

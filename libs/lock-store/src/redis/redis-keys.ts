@@ -47,15 +47,17 @@ export const KEY = {
   users: 'users',
   /** ZSET category ref → latest expiresAt of its recorded-ACTIVE locks. */
   cats: 'cats',
-  /** STREAM of lifecycle events for the RabbitMQ relay (only with `outbox: true`). */
+  /** STREAM of lifecycle events (`event`, `lock`) for the lifecycle sinks (only with `outbox: true`). */
   outbox: 'outbox',
-  /** STRING: the instance relaying the outbox now (a lease with a TTL). */
+  /** STRING per sink (`outbox-lease:<sink>`): the instance relaying the outbox to that sink now (a lease with a TTL). */
   outboxLease: 'outbox-lease',
   /**
    * STRING set once the service defined its catalog: gone means Redis came back empty (a restart
    * without persistence, a failover that lost data, FLUSHDB) and the catalog must be defined again.
    */
   catalogMarker: 'catalog-marker',
+  /** HASH sink → id of the last outbox entry that sink has; entries every sink has are trimmed. */
+  outboxCursors: 'outbox-cursors',
   /** Pub/sub CHANNEL (not a key) every change is announced on (only with an `origin`). */
   changes: 'changes',
   // Waiting rooms (CONTRACT §7; scripts in lua/waiting-room.ts; the lock and confirm scripts read `room`/`roomAdmitted`).

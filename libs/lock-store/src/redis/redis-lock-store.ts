@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
+import type { z } from 'zod';
 import {
   LockError,
   defaultMessage,
@@ -26,6 +27,7 @@ import {
   type UnlockResult,
 } from '#lock-domain';
 import { SCRIPTS, type ScriptName } from './lua.js';
+import { MalformedReplyError, VALUES, parseReply, rawReply } from './replies.js';
 import { isValidOrigin, isValidPrefix, keyBase } from './redis-keys.js';
 
 export interface RedisLockStoreOptions {
@@ -50,25 +52,22 @@ export interface RedisLockStoreOptions {
    * not announced.
    */
   origin?: string;
+  /**
+   * Tests only: the instant every script takes as `now` instead of Redis `TIME` (the model-based
+   * test drives this store and the in-process one from one clock). Never set in the service.
+   */
+  clock?: () => number;
+  /** Tests only: lock ids instead of random UUIDs (so two stores given one sequence name locks alike). */
+  newLockId?: () => string;
 }
 
 type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
 
-/** Changes as the scripts print them (in replies and in announcements). */
+/** Changes as the scripts print them (in replies and in announcements), once checked (replies.ts). */
 export interface RawChanges {
   now: number;
   transitions: LockTransition[];
   availability: Omit<Availability, 'timestamp'>[];
-}
-
-interface RawReply extends RawChanges {
-  value?: unknown;
-  error?: string;
-  status?: string;
-  /** A refusal's own message (else the code's default). */
-  message?: string;
-  /** The order a lock was already confirmed for (`LOCK_NOT_ACTIVE` on confirm). */
-  orderId?: string;
 }
 
 type IdType = 'n' | 's';
@@ -85,6 +84,8 @@ export class RedisLockStore implements LockStore {
   private readonly base: string;
   private readonly header: string[];
   private readonly commands: Record<ScriptName, string>;
+  private readonly clock: (() => number) | undefined;
+  private readonly newLockId: () => string;
 
   constructor(options: RedisLockStoreOptions) {
     const prefix = options.keyPrefix ?? 'tl';
@@ -97,11 +98,13 @@ export class RedisLockStore implements LockStore {
     this.owned = typeof options.redis === 'string';
     this.redis = typeof options.redis === 'string' ? new Redis(options.redis) : options.redis;
     this.base = keyBase(prefix);
-    // Order = ARGV[1..5] of every script (lua/prelude.ts).
+    // Order = ARGV[1..7] of every script (lua/prelude.ts); ARGV[8], the clock, is added per call.
     this.header = POLICY_FIELDS.map((name) => String(policy[name]));
     this.header.push(options.outbox ? '1' : '0');
     if (options.origin !== undefined && !isValidOrigin(options.origin)) throw new Error(`Invalid origin: ${JSON.stringify(options.origin)}`);
     this.header.push(options.origin ?? '');
+    this.clock = options.clock;
+    this.newLockId = options.newLockId ?? randomUUID;
     // Command names carry the script's hash: stores of different versions may share a connection.
     const commands = {} as Record<ScriptName, string>;
     for (const [op, lua] of Object.entries(SCRIPTS) as [ScriptName, string][]) {
@@ -119,16 +122,16 @@ export class RedisLockStore implements LockStore {
       const [ck, cidt] = catalogId(category.categoryId);
       args.push(ck, cidt, String(category.totalTickets), ...optional(category.name), category.soldTickets === undefined ? '' : String(category.soldTickets));
     }
-    return this.call('defineEvent', args, (value, now) => stampAvailability(value as Omit<Availability, 'timestamp'>[], now));
+    return stamped(await this.call('defineEvent', args, VALUES.countsList));
   }
 
   async events(): Promise<StoreReply<EventInfo[]>> {
-    return this.call('events', [], (value) => value as EventInfo[]);
+    return this.call('events', [], VALUES.events);
   }
 
   async lock(request: LockRequest): Promise<StoreReply<LockGranted>> {
     const args = [
-      randomUUID(),
+      this.newLockId(),
       lookupKey(request.eventId),
       lookupKey(request.categoryId),
       String(request.hold.quantity),
@@ -136,7 +139,7 @@ export class RedisLockStore implements LockStore {
       requireText(request.sessionId),
       request.requestId === undefined ? '' : requireText(request.requestId),
     ];
-    return this.call('lock', args, (value) => value as LockGranted);
+    return this.call('lock', args, VALUES.granted);
   }
 
   async unlock(request: UnlockRequest): Promise<StoreReply<UnlockResult>> {
@@ -144,64 +147,58 @@ export class RedisLockStore implements LockStore {
     const selector =
       'lockId' in target ? ['id', target.lockId, ''] : ['cat', lookupKey(target.eventId), lookupKey(target.categoryId)];
     const quantity = request.quantity === undefined ? '' : String(request.quantity);
-    return this.call('unlock', [requireText(request.userId), ...selector, quantity], (value) => value as UnlockResult);
+    return this.call('unlock', [requireText(request.userId), ...selector, quantity], VALUES.unlocked);
   }
 
   async extend(lockId: string, userId: string): Promise<StoreReply<LockRecord>> {
-    return this.call('extend', [lockId, userId], (value) => value as LockRecord);
+    return this.call('extend', [lockId, userId], VALUES.lockRecord);
   }
 
   async confirm(lockId: string, orderId?: string): Promise<StoreReply<LockRecord>> {
-    return this.call('confirm', [lockId, orderId ?? '', orderId === undefined ? '0' : '1'], (value) => value as LockRecord);
+    return this.call('confirm', [lockId, orderId ?? '', orderId === undefined ? '0' : '1'], VALUES.lockRecord);
   }
 
   async release(lockId: string, reason = 'released', userId?: string): Promise<StoreReply<LockRecord>> {
     const args = [lockId, reason, userId === undefined ? '0' : '1', userId ?? ''];
-    return this.call('release', args, (value) => value as LockRecord);
+    return this.call('release', args, VALUES.lockRecord);
   }
 
   async releaseSession(sessionId: string, reason: string): Promise<StoreReply<LockRecord[]>> {
-    return this.call('releaseSession', [sessionId, reason], (value) => value as LockRecord[]);
+    return this.call('releaseSession', [sessionId, reason], VALUES.lockRecords);
   }
 
   async get(lockId: string): Promise<StoreReply<LockRecord | null>> {
-    return this.call('get', [lockId], (value) => (value ?? null) as LockRecord | null);
+    return this.call('get', [lockId], VALUES.lockRecordOrNull);
   }
 
   async activeLocks(userId: string): Promise<StoreReply<LockRecord[]>> {
-    return this.call('activeLocks', [userId], (value) => value as LockRecord[]);
+    return this.call('activeLocks', [userId], VALUES.lockRecords);
   }
 
   async availability(eventId: CatalogId, categoryIds?: CatalogId[]): Promise<StoreReply<Availability[]>> {
     const cks = (categoryIds ?? []).map(lookupKey);
-    return this.call('availability', [lookupKey(eventId), String(cks.length), ...cks], (value, now) =>
-      stampAvailability(value as Omit<Availability, 'timestamp'>[], now),
-    );
+    return stamped(await this.call('availability', [lookupKey(eventId), String(cks.length), ...cks], VALUES.countsList));
   }
 
   async setCategoryTotal(eventId: CatalogId, categoryId: CatalogId, totalTickets: number): Promise<StoreReply<Availability>> {
     const args = [...catalogId(eventId), ...catalogId(categoryId), String(totalTickets)];
-    return this.call('setCategoryTotal', args, (value, now) => ({
-      ...(value as Omit<Availability, 'timestamp'>),
-      timestamp: new Date(now).toISOString(),
-    }));
+    const reply = await this.call('setCategoryTotal', args, VALUES.counts);
+    return { ...reply, value: { ...reply.value, timestamp: new Date(reply.now).toISOString() } };
   }
 
   async followLedger(eventId: CatalogId, categoryId: CatalogId, reading: LedgerReading, settle?: LedgerSettlement): Promise<StoreReply<Availability>> {
     const args = [lookupKey(eventId), lookupKey(categoryId), String(reading.totalTickets), String(reading.soldTickets)];
     args.push(...(settle ? ['1', settle.orderKey, settle.userId, String(settle.quantity)] : ['0', '', '', '']));
-    return this.call('followLedger', args, (value, now) => ({
-      ...(value as Omit<Availability, 'timestamp'>),
-      timestamp: new Date(now).toISOString(),
-    }));
+    const reply = await this.call('followLedger', args, VALUES.counts);
+    return { ...reply, value: { ...reply.value, timestamp: new Date(reply.now).toISOString() } };
   }
 
   async sweep(limit: number): Promise<StoreReply<SweepResult>> {
-    return this.call('sweep', [String(limit)], (value) => value as SweepResult);
+    return this.call('sweep', [String(limit)], VALUES.swept);
   }
 
   async stats(): Promise<StoreReply<LockStats>> {
-    return this.call('stats', [], (value) => value as LockStats);
+    return this.call('stats', [], VALUES.stats);
   }
 
   async ping(): Promise<boolean> {
@@ -216,13 +213,17 @@ export class RedisLockStore implements LockStore {
     if (this.owned && this.redis.status !== 'end') await this.redis.quit().catch(() => undefined);
   }
 
-  /** One script call; parses the JSON reply and turns `error` into a thrown `LockError`. */
-  private async call<T>(op: ScriptName, args: string[], value: (raw: unknown, now: number) => T): Promise<StoreReply<T>> {
+  /**
+   * One script call; parses and checks the JSON reply against `schema` (a malformed one throws
+   * MalformedReplyError, an internal fault) and turns `error` into a thrown `LockError`.
+   */
+  private async call<V>(op: ScriptName, args: string[], schema: z.ZodType<V>): Promise<StoreReply<V>> {
     const fn = (this.redis as unknown as Record<string, ScriptFn>)[this.commands[op]];
     if (!fn) throw new Error(`Redis script ${op} is not defined`);
-    const text = await fn.call(this.redis, this.base, ...this.header, ...args);
-    if (typeof text !== 'string') throw new Error(`Redis script ${op} answered ${typeof text}`);
-    const raw = JSON.parse(text) as RawReply;
+    const clock = this.clock === undefined ? '' : String(this.clock());
+    const text = await fn.call(this.redis, this.base, ...this.header, clock, ...args);
+    if (typeof text !== 'string') throw new MalformedReplyError(`Redis script ${op} answered ${typeof text}`);
+    const raw = parseReply(rawReply, parseJson(text, op), `Redis script ${op}`);
     const changes = changesOf(raw);
     if (raw.error !== undefined) {
       const code = isErrorCode(raw.error) ? raw.error : 'INTERNAL_ERROR';
@@ -230,7 +231,7 @@ export class RedisLockStore implements LockStore {
       const message = typeof raw.message === 'string' ? raw.message : defaultMessage(code);
       throw new LockError(code, message, raw.status, recorded ? changes : undefined, typeof raw.orderId === 'string' ? raw.orderId : undefined);
     }
-    return { ...changes, value: value(raw.value, changes.now) };
+    return { ...changes, value: parseReply(schema, raw.value ?? null, `Redis script ${op}`) };
   }
 }
 
@@ -246,8 +247,21 @@ function lookupKey(id: CatalogId): string {
   return idKey(id);
 }
 
+function parseJson(text: string, op: ScriptName): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new MalformedReplyError(`Redis script ${op} answered text that is not JSON`);
+  }
+}
+
 function optional(name: string | undefined): [string, string] {
   return name === undefined ? ['0', ''] : ['1', name];
+}
+
+/** A reply whose value is counts as the scripts print them, stamped with the reply's instant. */
+function stamped(reply: StoreReply<Omit<Availability, 'timestamp'>[]>): StoreReply<Availability[]> {
+  return { ...reply, value: stampAvailability(reply.value, reply.now) };
 }
 
 /** The changes a script printed, its counts stamped with its instant. */

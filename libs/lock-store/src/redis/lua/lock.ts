@@ -5,7 +5,8 @@ local q = tonumber(X(4))
 if not isInt(q) or q < 1 or q > MAXTICKETS then return fail('VALIDATION_FAILED') end
 if rid ~= '' then
   local first = loadLock(redis.call('GET', kRequest(u, rid)))
-  if first then
+  -- Remembered for RETAIN from the lock's creation by NOW, not only by the key's TTL (a test clock).
+  if first and tonumber(first.createdAt) + RETAIN > NOW then
     -- A retry must be the same request: another event, category or quantity is not one.
     if first.ref ~= catRef(ek, ck) or (first.rq or first.quantity) ~= I(q) then
       return finish('"error":"VALIDATION_FAILED","message":"requestId was already used for another request"')

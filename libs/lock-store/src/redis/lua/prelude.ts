@@ -4,9 +4,9 @@
  * this prelude followed by the operation's body; one call = one EVALSHA = one atomic step.
  *
  * Calling convention: KEYS[1] = `{prefix}` (every key is derived from it, see redis-keys.ts);
- * ARGV[1..7] = lockDurationMs, maxLifetimeMs, maxActiveLocksPerUser, maxTicketsPerLock,
- * retentionMs, outbox ('1'/'0'), origin ('' = do not announce); the operation's own arguments
- * follow, read with `X(i)`.
+ * ARGV[1..8] = lockDurationMs, maxLifetimeMs, maxActiveLocksPerUser, maxTicketsPerLock,
+ * retentionMs, outbox ('1'/'0'), origin ('' = do not announce), clock ('' = Redis TIME; epoch ms
+ * only from a test store); the operation's own arguments follow, read with `X(i)`.
  *
  * With an origin, a call that changed anything also PUBLISHes `<origin> {now, transitions,
  * availability}` on `{prefix}:changes` from inside the script: other instances learn of every
@@ -21,7 +21,7 @@
 import { KEY } from '../redis-keys.js';
 
 /** Where an operation's own arguments start in ARGV. */
-export const HEADER_ARGS = 7;
+export const HEADER_ARGS = 8;
 
 export const PRELUDE = /* lua */ `
 local P = KEYS[1]
@@ -34,9 +34,15 @@ local OUTBOX = ARGV[6] == '1'
 local ORIGIN = ARGV[7]
 local function X(i) return ARGV[${HEADER_ARGS} + i] end
 
--- Redis time, so instances with skewed clocks agree.
-local T = redis.call('TIME')
-local NOW = tonumber(T[1]) * 1000 + math.floor(tonumber(T[2]) / 1000)
+-- Redis time, so instances with skewed clocks agree. ARGV[8] is set only by a store built with a
+-- test clock (the model-based test drives both stores from one clock).
+local NOW
+if ARGV[8] ~= nil and ARGV[8] ~= '' then
+  NOW = tonumber(ARGV[8])
+else
+  local T = redis.call('TIME')
+  NOW = tonumber(T[1]) * 1000 + math.floor(tonumber(T[2]) / 1000)
+end
 local function I(n) return string.format('%d', n) end
 local NOWS = I(NOW)
 
@@ -145,7 +151,8 @@ local TRANS = {}
 local function emit(event, h)
   local j = lockJson(h)
   TRANS[#TRANS + 1] = '{"event":"' .. event .. '","lock":' .. j .. '}'
-  if OUTBOX then redis.call('XADD', K_OUTBOX, '*', 'pattern', 'ticket-lock.' .. event, 'lock', j) end
+  -- The outbox records what happened; each transport (a sink) maps it to its own wire form.
+  if OUTBOX then redis.call('XADD', K_OUTBOX, '*', 'event', event, 'lock', j) end
   return j
 end
 
