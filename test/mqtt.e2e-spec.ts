@@ -1,10 +1,13 @@
 import type { MqttClient } from 'mqtt';
+import { firstValueFrom } from 'rxjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Availability } from '#lock-domain';
+import type { LockCommandReply } from '#contracts';
 import { MqttBridge } from '../apps/realtime/src/mqtt/mqtt-bridge.js';
 import { TEST_CATALOG, dropKeys, startApp, useApp, type TestApp } from './support/app.js';
 import { closeAll, connect, ok, request } from './support/clients.js';
 import { browserClient, record, startBroker, subscribe, waitFor, type TestBroker } from './support/mosquitto.js';
+import { useRmqApp } from './support/rmq-app.js';
 import { uniqueName } from './support/services.js';
 
 interface ShowingBody {
@@ -29,7 +32,8 @@ describe('MQTT bridge: state topics from every instance', () => {
 
   beforeAll(async () => {
     broker = await startBroker();
-    const env = { REDIS_KEY_PREFIX: prefix, MQTT_URL: broker.serviceUrl };
+    // No rate limit: the outage test's clients send far more than 120 requests a minute each.
+    const env = { REDIS_KEY_PREFIX: prefix, MQTT_URL: broker.serviceUrl, RATE_LIMIT_PER_MINUTE: '0' };
     [a, b] = [await startApp({ env, catalog: CATALOG }), await startApp({ env, catalog: CATALOG })];
     // One of the two holds the publisher lease (before the first change, so nothing is missed).
     await until(() => [a, b].some((app) => app.app.get(MqttBridge).leading));
@@ -113,6 +117,7 @@ describe('MQTT bridge: state topics from every instance', () => {
     let slowest = 0;
     let requests = 0;
     let running = true;
+    const codes = new Set<string>();
     const timed = async <T>(call: () => Promise<T>): Promise<T> => {
       const started = performance.now();
       const answer = await call();
@@ -125,6 +130,7 @@ describe('MQTT bridge: state topics from every instance', () => {
         const locked = await timed(() => request(socket, 'lock-tickets', { eventId: 1, categoryId: 3, quantity: 1 }));
         if (!locked.success) {
           failures++;
+          codes.add(locked.code);
           continue;
         }
         const unlocked = await timed(() => request(socket, 'unlock-tickets', { lockId: locked.lockId }));
@@ -141,7 +147,7 @@ describe('MQTT bridge: state topics from every instance', () => {
     await sleep(500);
     running = false;
     await Promise.all(loops);
-    console.log(`[mqtt-outage] ${requests} requests, ${failures} failed, slowest ${slowest.toFixed(0)} ms`);
+    console.log(`[mqtt-outage] ${requests} requests, ${failures} failed ${[...codes].join(',')}, slowest ${slowest.toFixed(0)} ms`);
     expect(failures).toBe(0);
     expect(slowest).toBeLessThan(2000);
 
@@ -187,6 +193,66 @@ describe('MQTT bridge: MQTT_TOPIC_PREFIX', () => {
     const update = await waitFor(seen, (m) => counts(m.body, 1)?.lockedTickets === 1, 2000);
     expect(update.topic).toBe('tenant1/showing/update/1');
     expect(seen.every((m) => m.topic.startsWith('tenant1/'))).toBe(true);
+  });
+});
+
+/** booking/confirm from confirms over RabbitMQ: confirmed through the outbox's MQTT sink, failed from the refusal. */
+describe('MQTT bridge: booking/confirm', () => {
+  const env: Record<string, string | undefined> = {};
+  let broker: TestBroker;
+  const clients: MqttClient[] = [];
+  beforeAll(async () => {
+    // Persistent: a subscriber's session survives the restart below, with what was published for it meanwhile.
+    broker = await startBroker({ persistence: true });
+    // Read by useRmqApp's beforeAll, which runs after this one.
+    env.MQTT_URL = broker.serviceUrl;
+  });
+  const t = useRmqApp('mqtt-confirm', { orders: true, env });
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((client) => client.endAsync()));
+  });
+  afterAll(async () => {
+    await broker?.close();
+  });
+  const send = <T>(pattern: string, data: unknown): Promise<T> => firstValueFrom(t.orders.client.send<T>(pattern, data));
+
+  async function watcher(session?: string): Promise<ReturnType<typeof record>> {
+    const client = await browserClient(broker, session ? { clientId: session, clean: false } : undefined);
+    clients.push(client);
+    const seen = record(client);
+    await subscribe(client, 'booking/confirm/#');
+    return seen;
+  }
+
+  it('confirmed when Orders confirms, failed (with the reason) when the confirm is refused', async () => {
+    const seen = await watcher();
+    const { socket } = await connect(t.app.socketUrl, { userId: 'mqtt-confirm-1' });
+    const lock = ok(await request(socket, 'lock-tickets', { eventId: 1, categoryId: 2, quantity: 2 }));
+    expect(await send<LockCommandReply>('confirm-ticket-lock', { lockId: lock.lockId, orderId: 'order-77' })).toMatchObject({ success: true });
+    const confirmed = await waitFor(seen, (m) => m.topic === 'booking/confirm/order-77', 3000);
+    expect(confirmed.body).toMatchObject({ booking_id: 'order-77', lock_id: lock.lockId, status: 'confirmed', message: 'Booking confirmed successfully' });
+
+    // Without an order id the topic is the lock id.
+    const other = ok(await request(socket, 'lock-tickets', { eventId: 1, categoryId: 3, quantity: 1 }));
+    expect(await send<LockCommandReply>('release-ticket-lock', { lockId: other.lockId })).toMatchObject({ success: true });
+    const refused = await send<LockCommandReply>('confirm-ticket-lock', { lockId: other.lockId });
+    expect(refused).toMatchObject({ success: false, code: 'LOCK_NOT_ACTIVE' });
+    const failed = await waitFor(seen, (m) => m.topic === `booking/confirm/${other.lockId}`, 2000);
+    expect(failed.body).toMatchObject({ booking_id: other.lockId, lock_id: other.lockId, status: 'failed' });
+    expect(typeof failed.body.message).toBe('string');
+  });
+
+  it('a confirm made while the broker is down is published once it is back (the outbox keeps it)', async () => {
+    const { socket } = await connect(t.app.socketUrl, { userId: 'mqtt-confirm-2' });
+    const lock = ok(await request(socket, 'lock-tickets', { eventId: 'fest-2027', categoryId: 'early-bird', quantity: 1 }));
+    // A subscriber with a persistent session: it gets the confirmation whenever the service publishes it.
+    const seen = await watcher(uniqueName('confirm-watcher'));
+    await broker.stop();
+    expect(await send<LockCommandReply>('confirm-ticket-lock', { lockId: lock.lockId, orderId: 'order-during-outage' })).toMatchObject({ success: true });
+    await sleep(1500);
+    await broker.start();
+    // Not a latency check: the broker is back, the link reconnects (1 s), the sink's relay retries (1 s); slower under load.
+    await waitFor(seen, (m) => m.topic === 'booking/confirm/order-during-outage' && m.body.status === 'confirmed', 10_000);
   });
 });
 

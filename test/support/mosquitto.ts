@@ -18,7 +18,7 @@ export interface TestBroker {
   wsUrl: string;
   /** Stops the broker (SIGTERM) and waits for it to exit. */
   stop(): Promise<void>;
-  /** Starts it again on the same ports (retained messages are gone: no persistence). */
+  /** Starts it again on the same ports (retained messages and sessions are gone, unless started with `persistence`). */
   start(): Promise<void>;
   /** Stops it and removes its files. */
   close(): Promise<void>;
@@ -28,7 +28,7 @@ export interface TestBroker {
  * A Mosquitto of the test's own on free ports (TCP + WebSocket listeners), with a password file and
  * the project's ACL, like deploy/mosquitto; the machine's broker on 1883 is shared and never touched.
  */
-export async function startBroker(options: { acl?: boolean } = {}): Promise<TestBroker> {
+export async function startBroker(options: { acl?: boolean; persistence?: boolean } = {}): Promise<TestBroker> {
   const dir = await mkdtemp(join(tmpdir(), 'mosquitto-e2e-'));
   // Started as root, mosquitto drops to its own user, which must be able to read these.
   await chmod(dir, 0o755);
@@ -53,7 +53,8 @@ export async function startBroker(options: { acl?: boolean } = {}): Promise<Test
       `password_file ${passwd}`,
       // Without the ACL every client may read and write every topic (e.g. for a topic prefix the ACL does not name).
       ...(options.acl === false ? [] : [`acl_file ${DEPLOY_ACL}`]),
-      'persistence false',
+      // With persistence, sessions (and what is queued for them) and retained messages survive stop()/start().
+      ...(options.persistence ? ['persistence true', `persistence_location ${dir}/`] : ['persistence false']),
       'log_type error',
       'log_type warning',
       '',
@@ -96,8 +97,11 @@ export async function startBroker(options: { acl?: boolean } = {}): Promise<Test
 }
 
 /** A browser-like client: mqtt.js over WebSocket, as seed 003's frontend connects. */
-export async function browserClient(broker: TestBroker, login?: { username: string; password: string; protocolVersion?: 4 | 5 }): Promise<MqttClient> {
-  const client = mqtt.connect(broker.wsUrl, { reconnectPeriod: 200, connectTimeout: 3000, ...(login ?? {}) });
+export async function browserClient(
+  broker: TestBroker,
+  options?: { username?: string; password?: string; protocolVersion?: 4 | 5; clientId?: string; clean?: boolean },
+): Promise<MqttClient> {
+  const client = mqtt.connect(broker.wsUrl, { reconnectPeriod: 200, connectTimeout: 3000, ...(options ?? {}) });
   await new Promise<void>((resolve, reject) => {
     client.once('connect', () => resolve());
     client.once('error', reject);

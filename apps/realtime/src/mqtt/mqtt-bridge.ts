@@ -25,6 +25,7 @@ export class MqttBridge {
   readonly link: MqttLink | undefined;
   private readonly publisher: MqttStatePublisher | undefined;
   private unsubscribe: (() => void) | undefined;
+  private readonly reconnectListeners: Array<() => void> = [];
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -46,6 +47,7 @@ export class MqttBridge {
       onConnect: () => {
         metrics.mqttConnected.set({ role: 'link' }, 1);
         this.publisher?.linkUp();
+        for (const listener of this.reconnectListeners) listener();
       },
       onDisconnect: () => {
         metrics.mqttConnected.set({ role: 'link' }, 0);
@@ -80,6 +82,11 @@ export class MqttBridge {
     this.unsubscribe = this.bus.subscribe((changes) => publisher.offer(changes));
     this.link.start();
     publisher.start();
+  }
+
+  /** Called on every (re)connection to the broker (the lifecycle sink's relay sends what waited). */
+  onReconnect(listener: () => void): void {
+    this.reconnectListeners.push(listener);
   }
 
   /**

@@ -1,4 +1,4 @@
-import type { OutboxEntry } from '#lock-store';
+import type { LifecycleEntry, LifecycleSink } from '../lifecycle/lifecycle-sink.js';
 import type { MqttLink } from './mqtt-link.js';
 import { TOPICS, bookingId, type BookingConfirmation } from './mqtt-topics.js';
 
@@ -9,12 +9,14 @@ import { TOPICS, bookingId, type BookingConfirmation } from './mqtt-topics.js';
  * during a broker outage, or by an instance that crashed right after, is published when the broker
  * is back (at least once). Other transitions have no MQTT topic and are passed over.
  */
-export class MqttLifecycleSink {
-  readonly name = 'mqtt';
+export class MqttLifecycleSink implements LifecycleSink {
+  /** The sink's cursor and lease name in the outbox. */
+  static readonly NAME = 'mqtt';
+  readonly name = MqttLifecycleSink.NAME;
 
   constructor(private readonly link: MqttLink) {}
 
-  async publish(batch: readonly OutboxEntry[]): Promise<void> {
+  async publish(batch: readonly LifecycleEntry[]): Promise<void> {
     // All in flight at once on the one connection, which keeps their order.
     const sent: Array<Promise<void>> = [];
     for (const entry of batch) {
