@@ -34,6 +34,7 @@ function answer(pattern: string, data: Record<string, unknown>): unknown {
     return ENTITY_ROWS.find((row) => String(row.id) === String(data.categoryId)) ?? null;
   }
   const categories = CATALOG[eventId];
+  if (pattern === 'get-seat-map') return categories ? { eventId: data.eventId, categories: [] } : null;
   if (pattern === 'get-ticket-categories') return categories ? categories.map((c) => ({ ...c, availableTickets: c.totalTickets })) : null;
   if (pattern === 'get-ticket-availability') {
     const category = categories?.find((c) => String(c.categoryId) === String(data.categoryId));

@@ -31,6 +31,12 @@ async function startEventsService(queue: string): Promise<{ slowAsked: () => num
     (message) => {
       if (!message) return;
       const { pattern, data, id } = JSON.parse(message.content.toString('utf8')) as { pattern: string; data: { eventId: unknown; categoryId?: unknown }; id?: string };
+      // No reserved categories here (asked beside the categories, CONTRACT §6).
+      if (pattern === 'get-seat-map') {
+        const reply = { id, response: { eventId: data.eventId, categories: [] }, isDisposed: true };
+        channel.sendToQueue(String(message.properties.replyTo), Buffer.from(JSON.stringify(reply)), { correlationId: String(message.properties.correlationId) });
+        return;
+      }
       const category = { categoryId: data.categoryId, totalTickets: 100_000, availableTickets: 100_000 };
       const response = pattern === 'get-ticket-availability' ? { eventId: data.eventId, ...category } : [{ ...category, categoryId: 'main' }];
       const slow = data.eventId === 'slow';

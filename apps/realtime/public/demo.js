@@ -5,6 +5,8 @@
 // or, in anonymous dev mode, ?userId=<id> (a random one is made up and put into the URL when absent,
 // so a reload keeps the same user and its holds).
 
+import { createSeatMap } from '/demo/seat-map.js';
+
 const REQUEST_TIMEOUT_MS = 8000;
 const NOTICE_MS = 8000;
 const MAX_NOTICES = 4;
@@ -50,6 +52,20 @@ const state = {
 
 /** @type {import('socket.io-client').Socket | undefined} */
 let socket;
+
+/** The seat map of the event's reserved categories (seat-map.js); hidden for general admission. */
+const seatMap = createSeatMap({
+  request: (event, payload) => request(event, payload),
+  notice: (kind, text) => notice(kind, text),
+  onHeld: (lock) => {
+    upsertLock(lock);
+    notice('locked', `Holding ${describeHold(lock)} for ${formatDuration(lock.expiresInSeconds * 1000)}.`);
+  },
+  mySeats: () => new Set([...state.locks.values()].flatMap((entry) => entry.lock.seats ?? [])),
+  myLockIn: (categoryId) =>
+    [...state.locks.values()].find((entry) => key(entry.lock.eventId) === key(state.eventId) && key(entry.lock.categoryId) === key(categoryId) && entry.lock.seats)?.lock.lockId,
+  requestId: () => randomId(12),
+});
 
 // ---- small DOM helpers ---------------------------------------------------------------------------
 
@@ -120,7 +136,8 @@ function categoryName(eventId, categoryId) {
 }
 
 function describeHold(lock) {
-  return `${lock.quantity} × ${categoryName(lock.eventId, lock.categoryId)}`;
+  const seats = lock.seats?.length ? ` (${lock.seats.join(', ')})` : '';
+  return `${lock.quantity} × ${categoryName(lock.eventId, lock.categoryId)}${seats}`;
 }
 
 function renderEventHeader() {
@@ -292,6 +309,7 @@ function upsertLock(lock) {
   refreshLockControls(entry);
   paintLock(entry, serverNow());
   renderLockCount();
+  seatMap.repaint();
 }
 
 /** Takes a hold off the list and tells the user once, whichever message arrives first. */
@@ -303,6 +321,7 @@ function endLock(lockId, kind, text) {
     entry.els.root.remove();
     state.locks.delete(lockId);
     renderLockCount();
+    seatMap.repaint();
   }
   notice(kind, text);
 }
@@ -457,6 +476,7 @@ async function joinEvent() {
   const answer = await request('join-event-room', { eventId });
   if (key(state.eventId) !== key(eventId)) return;
   if (!answer.success) {
+    seatMap.hide();
     if (answer.code === 'EVENT_NOT_FOUND') {
       renderCategories(eventId, []);
       showEmpty(`Event "${eventId}" is not known to this service.`);
@@ -477,6 +497,8 @@ async function joinEvent() {
     }
   }
   showEmpty(state.categories.size === 0 ? 'This event has no ticket categories.' : '');
+  // Reserved categories: the seat map, read after joining so no seat-update falls in between.
+  await seatMap.load(eventId);
   await joinQueue();
 }
 
@@ -652,6 +674,7 @@ function connect(io) {
   socket.io.on('reconnect_attempt', (attempt) => setStatus('connecting', attempt > 1 ? `Reconnecting (${attempt})…` : 'Reconnecting…'));
 
   socket.on('availability-update', (availability) => applyAvailability(availability));
+  socket.on('seat-update', (update) => seatMap.apply(update));
   socket.on('lock-expired', (n) => endLock(n.lockId, 'expired', `Your hold on ${describeHold(n)} expired.`));
   socket.on('lock-released', (n) => endLock(n.lockId, 'released', `Released ${describeHold(n)}${reasonText(n.reason)}.`));
   socket.on('lock-confirmed', (n) => endLock(n.lockId, 'confirmed', `Confirmed ${describeHold(n)}: the order went through.`));
@@ -701,6 +724,7 @@ async function main() {
   } else {
     renderCategories(state.eventId, eventSummary(state.eventId)?.categories ?? []);
   }
+  $('[data-testid="categories"]').after(seatMap.root);
   renderLockCount();
   connect(io);
   setInterval(tick, 250);

@@ -16,6 +16,7 @@ describe('loadConfig', () => {
       maxActiveLocksPerUser: 5,
       maxTicketsPerLock: 10,
       retentionMs: 3_600_000,
+      seatOrphanRule: 'off',
     });
     expect(c).toMatchObject({
       realtimeQueue: 'realtime_queue',
@@ -141,5 +142,10 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ MQTT_URL: 'mqtt://broker', MQTT_TOPIC_PREFIX: 'a/#/' })).toThrow(/^MQTT_TOPIC_PREFIX/);
     expect(() => loadConfig({ MQTT_ACCEPT_REQUESTS: 'true' })).toThrow(/^MQTT_ACCEPT_REQUESTS/);
     expect(() => loadConfig({ MQTT_URL: 'mqtt://broker', MQTT_ACCEPT_REQUESTS: 'maybe' })).toThrow(/^MQTT_ACCEPT_REQUESTS/);
+  });
+
+  it('SEAT_ORPHAN_RULE is off or reject', () => {
+    expect(loadConfig({ SEAT_ORPHAN_RULE: 'reject' }).lock.seatOrphanRule).toBe('reject');
+    expect(() => loadConfig({ SEAT_ORPHAN_RULE: 'maybe' })).toThrow(/^SEAT_ORPHAN_RULE/);
   });
 });

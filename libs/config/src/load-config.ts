@@ -132,6 +132,7 @@ export function loadConfig(env: Env): AppConfig {
       maxActiveLocksPerUser: read(env, 'MAX_ACTIVE_LOCKS_PER_USER', int(1, 1000), 5),
       maxTicketsPerLock: read(env, 'MAX_TICKETS_PER_LOCK', int(1, 10_000), 10),
       retentionMs: Math.round(read(env, 'LOCK_RETENTION_MINUTES', minutes, 60) * MINUTE),
+      seatOrphanRule: read(env, 'SEAT_ORPHAN_RULE', z.enum(['off', 'reject'], { error: 'expected off or reject' }), 'off'),
     },
     cleanupIntervalMs: Math.max(100, Math.round(read(env, 'CLEANUP_INTERVAL_MINUTES', minutes, 1) * MINUTE)),
     disconnectGraceMs: read(env, 'DISCONNECT_GRACE_SECONDS', int(0, 86_400), 10) * 1000,

@@ -104,6 +104,42 @@ describe('parseCatalog', () => {
   });
 });
 
+describe('parseCatalog: reserved categories', () => {
+  const seats = { rows: [{ row: 'A', seats: ['A1', 'A2', 'A3'] }], blocked: ['A1'] };
+  const refusal = (json: unknown) => {
+    try {
+      parseCatalog(json);
+    } catch (error) {
+      return (error as Error).message;
+    }
+    throw new Error('expected a refusal');
+  };
+
+  it('takes a seat map instead of a count: totalTickets is the sellable seats', () => {
+    const [event] = parseCatalog({ events: [{ id: 9, categories: [{ categoryId: 'r', seats }, { categoryId: 'ga', totalTickets: 5 }] }] });
+    expect(event?.categories).toEqual([
+      { categoryId: 'r', totalTickets: 2, seats },
+      { categoryId: 'ga', totalTickets: 5 },
+    ]);
+    expect(parseCatalog({ events: [{ id: 9, categories: [{ categoryId: 'r', totalTickets: 2, seats }] }] })).toHaveLength(1);
+  });
+
+  it('refuses bad seat ids, unknown blocked seats, a seat twice in the event and a wrong total', () => {
+    expect(refusal({ events: [{ id: 9, categories: [{ categoryId: 'r', seats: { rows: [{ row: 'A', seats: ['A 1'] }] } }] }] })).toContain(
+      'events[0].categories[0].seats.rows[0].seats[0]: expected a seat id of 1-32 characters',
+    );
+    expect(refusal({ events: [{ id: 9, categories: [{ categoryId: 'r', seats: { rows: [{ row: 'A', seats: ['A1'] }], blocked: ['B1'] } }] }] })).toContain(
+      'events[0].categories[0].seats.blocked[0]: B1 is not a seat of this category',
+    );
+    const twice = { events: [{ id: 9, categories: [{ categoryId: 'r', seats }, { categoryId: 's', seats: { rows: [{ row: 'B', seats: ['A2'] }] } }] }] };
+    expect(refusal(twice)).toContain('events[0].categories[1].seats.rows[0].seats[0]: seat A2 appears twice in the event');
+    expect(refusal({ events: [{ id: 9, categories: [{ categoryId: 'r', totalTickets: 3, seats }] }] })).toContain(
+      'events[0].categories[0].totalTickets: must be the number of sellable seats (2)',
+    );
+    expect(refusal({ events: [{ id: 9, categories: [{ categoryId: 'ga' }] }] })).toContain('events[0].categories[0].totalTickets: expected a non-negative integer');
+  });
+});
+
 describe('loadCatalogFile', () => {
   let dir: string;
   beforeAll(async () => {
@@ -113,12 +149,15 @@ describe('loadCatalogFile', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('parses the demo catalog: 4 events, numeric and string ids, unique ids, one waiting room', async () => {
+  it('parses the demo catalog: 5 events (one a cinema with reserved seats), numeric and string ids, unique ids, one waiting room', async () => {
     const events = await loadCatalogFile(DEMO_FILE);
-    expect(events).toHaveLength(4);
+    expect(events).toHaveLength(5);
     expect(await loadCatalogWaitingRooms(DEMO_FILE)).toEqual([
       { eventId: 'flash-sale', settings: { admitPerMinute: 30, maxActiveUsers: 20, admissionMs: 600_000 } },
     ]);
+    const cinema = events.find((e) => e.id === 'cinema-1')?.categories[0];
+    expect(cinema?.seats?.rows).toHaveLength(8);
+    expect(cinema?.totalTickets).toBe(94);
     const ids = events.map((e) => e.id);
     expect(ids.some((id) => typeof id === 'number')).toBe(true);
     expect(ids.some((id) => typeof id === 'string')).toBe(true);

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { ID_PATTERN, idKey, type CatalogId, type EventInfo, type WaitingRoomSettings } from '#lock-domain';
+import { ID_PATTERN, ROW_NAME_PATTERN, SEAT_ID_PATTERN, idKey, sellableSeats, type CatalogId, type EventInfo, type SeatLayout, type WaitingRoomSettings } from '#lock-domain';
 import { catalogWaitingRoomSchema } from './waiting-room.js';
 
 /**
@@ -14,6 +14,11 @@ import { catalogWaitingRoomSchema } from './waiting-room.js';
  * Ids are non-negative safe integers or strings of 1–64 chars `[A-Za-z0-9_:-]` (CONTRACT §1). `1` and
  * `"1"` name the same thing, so uniqueness is checked on {@link idKey}; the form given here is the
  * form broadcasts carry. Unknown extra fields (a venue, a date) are ignored.
+ *
+ * A reserved category (CONTRACT §6) carries its seat map instead of a count:
+ * `"seats": { "rows": [ { "row": "A", "seats": ["A1", "A2"] } ], "blocked": ["A1"] }` — rows best
+ * first, seats left to right, seat ids of 1–32 chars `[A-Za-z0-9_:-]` unique within the event. Its
+ * `totalTickets` is its number of sellable (not blocked) seats; a given one must say the same.
  */
 export class CatalogError extends Error {
   override readonly name = 'CatalogError';
@@ -50,14 +55,68 @@ function refuseDuplicateIds(ctx: z.RefinementCtx, ids: CatalogId[], list: string
   });
 }
 
-const categorySchema = z.object(
-  {
-    categoryId: catalogId,
-    name: displayName,
-    totalTickets: z.int({ error: 'expected a non-negative integer' }).min(0, 'expected a non-negative integer'),
-  },
-  { error: 'expected an object { categoryId, name?, totalTickets }' },
-);
+const SEAT_RULE = 'expected a seat id of 1-32 characters [A-Za-z0-9_:-]';
+const seatId = z.string({ error: SEAT_RULE }).regex(SEAT_ID_PATTERN, SEAT_RULE);
+const seatMapSchema = z
+  .object(
+    {
+      rows: z
+        .array(
+          z.object(
+            {
+              row: z.string({ error: 'expected a row name' }).regex(ROW_NAME_PATTERN, 'expected 1-32 printable characters without "|"'),
+              seats: z.array(seatId, { error: 'expected an array of seat ids' }).min(1, 'expected at least one seat'),
+            },
+            { error: 'expected an object { row, seats }' },
+          ),
+          { error: 'expected an array of rows' },
+        )
+        .min(1, 'expected at least one row'),
+      blocked: z.array(seatId, { error: 'expected an array of seat ids' }).optional(),
+    },
+    { error: 'expected an object { rows, blocked? }' },
+  )
+  .superRefine((map, ctx) => {
+    const seats = new Set(map.rows.flatMap((row) => row.seats));
+    (map.blocked ?? []).forEach((seat, index) => {
+      if (!seats.has(seat)) ctx.addIssue({ code: 'custom', path: ['blocked', index], message: `${seat} is not a seat of this category` });
+    });
+  });
+
+const NON_NEGATIVE = 'expected a non-negative integer';
+const categorySchema = z
+  .object(
+    {
+      categoryId: catalogId,
+      name: displayName,
+      totalTickets: z.int({ error: NON_NEGATIVE }).min(0, NON_NEGATIVE).optional(),
+      seats: seatMapSchema.optional(),
+    },
+    { error: 'expected an object { categoryId, name?, totalTickets } or { categoryId, name?, seats }' },
+  )
+  .superRefine((category, ctx) => {
+    if (category.seats === undefined) {
+      if (category.totalTickets === undefined) ctx.addIssue({ code: 'custom', path: ['totalTickets'], message: NON_NEGATIVE });
+      return;
+    }
+    const seats = sellableSeats(category.seats);
+    if (category.totalTickets !== undefined && category.totalTickets !== seats) {
+      ctx.addIssue({ code: 'custom', path: ['totalTickets'], message: `must be the number of sellable seats (${seats}) or left out` });
+    }
+  });
+
+/** A seat id names one seat of the event: each repeat (in any category) is reported at its path. */
+function refuseDuplicateSeats(ctx: z.RefinementCtx, categories: Array<{ seats?: SeatLayout | undefined }>): void {
+  const seen = new Set<string>();
+  categories.forEach((category, c) => {
+    category.seats?.rows.forEach((row, r) =>
+      row.seats.forEach((seat, s) => {
+        if (seen.has(seat)) ctx.addIssue({ code: 'custom', path: ['categories', c, 'seats', 'rows', r, 'seats', s], message: `seat ${seat} appears twice in the event` });
+        seen.add(seat);
+      }),
+    );
+  });
+}
 
 const eventSchema = z
   .object(
@@ -70,7 +129,10 @@ const eventSchema = z
     },
     { error: 'expected an object { id, name?, categories }' },
   )
-  .superRefine((event, ctx) => refuseDuplicateIds(ctx, event.categories.map((c) => c.categoryId), 'categories', 'categoryId', 'category'));
+  .superRefine((event, ctx) => {
+    refuseDuplicateIds(ctx, event.categories.map((c) => c.categoryId), 'categories', 'categoryId', 'category');
+    refuseDuplicateSeats(ctx, event.categories);
+  });
 
 const catalogSchema = z
   .object(
@@ -105,7 +167,10 @@ export function parseCatalog(json: unknown): EventInfo[] {
     categories: event.categories.map((category) => ({
       categoryId: category.categoryId,
       ...(category.name !== undefined ? { name: category.name } : {}),
-      totalTickets: category.totalTickets,
+      totalTickets: category.seats ? sellableSeats(category.seats) : (category.totalTickets ?? 0),
+      ...(category.seats
+        ? { seats: { rows: category.seats.rows.map((row) => ({ row: row.row, seats: [...row.seats] })), ...(category.seats.blocked ? { blocked: [...category.seats.blocked] } : {}) } }
+        : {}),
     })),
   }));
 }

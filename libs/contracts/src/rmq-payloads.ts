@@ -36,6 +36,8 @@ export type RmqPattern = (typeof RMQ_PATTERNS)[keyof typeof RMQ_PATTERNS];
 export const EVENTS_PATTERNS = {
   categories: 'get-ticket-categories',
   availability: 'get-ticket-availability',
+  /** Reserved seating (CONTRACT §6): `{ eventId }` → the seat maps of the event's reserved categories. */
+  seatMap: 'get-seat-map',
 } as const;
 
 /** Routing keys (and `pattern`) of the lifecycle events on `LOCK_EVENTS_EXCHANGE`. */
@@ -216,6 +218,24 @@ export const eventsAvailabilityReplySchema = z.intersection(z.object({ eventId: 
 /** `get-ticket-categories` → this (either shape), or `null` when there is no such event. */
 export const eventsCategoriesReplySchema = z.array(eventsCategory).nullable();
 
+/**
+ * `get-seat-map` → this (`categories: []` when the event has no reserved category), or `null` when
+ * there is no such event. Seat ids and rows are checked again where the layout is defined.
+ */
+export const eventsSeatMapReplySchema = z
+  .object({
+    eventId: catalogId.optional(),
+    categories: z.array(
+      z.object({
+        categoryId: catalogId,
+        rows: z.array(z.object({ row: z.string(), seats: z.array(z.string()).max(100_000) })).max(100_000),
+        blocked: z.array(z.string()).optional(),
+      }),
+    ),
+  })
+  .nullable();
+
+export type EventsSeatMapReply = z.output<typeof eventsSeatMapReplySchema>;
 export type EventsAvailabilityReply = z.output<typeof eventsAvailabilityReplySchema>;
 export type EventsCategoriesReply = z.output<typeof eventsCategoriesReplySchema>;
 

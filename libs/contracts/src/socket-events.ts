@@ -1,4 +1,4 @@
-import { idKey, type Availability, type CatalogId, type ErrorCode, type Lock, type LockStatus } from '#lock-domain';
+import { idKey, type Availability, type CatalogId, type ErrorCode, type Lock, type LockStatus, type SeatChange, type SeatMap } from '#lock-domain';
 import type { RequestEvent, RequestPayloads } from './socket-payloads.js';
 
 /**
@@ -18,6 +18,8 @@ export interface Failure {
   success: false;
   code: ErrorCode;
   message: string;
+  /** The seats a seat refusal is about (CONTRACT §6: `SEATS_UNAVAILABLE`, `SEAT_NOT_FOUND`, `ORPHAN_SEAT`). */
+  seatIds?: string[];
 }
 
 export type Answer<T> = Success<T> | Failure;
@@ -44,6 +46,8 @@ export interface LockTicketsResult {
   expiresInSeconds: number;
   /** The category's available count right after this lock (now, for a replayed `requestId`). */
   availableTickets: number;
+  /** On a reserved category: the seats best available picked. */
+  seats?: string[];
 }
 
 export interface UnlockTicketsResult {
@@ -107,6 +111,10 @@ export interface RequestResults {
   heartbeat: HeartbeatResult;
   'join-queue': JoinQueueResult;
   'leave-queue': LeaveQueueResult;
+  /** `seat-map-response`: every reserved category of the event, seats with their status, and the seat `version`. */
+  'get-seat-map': SeatMap;
+  /** `hold-seats-response`: the lock, `seats` included. */
+  'hold-seats': Lock;
 }
 
 /** `get-my-locks` answers on `my-locks-response`; every other event on `<event>-response`. */
@@ -120,6 +128,8 @@ export const RESPONSE_EVENTS = {
   heartbeat: 'heartbeat-response',
   'join-queue': 'join-queue-response',
   'leave-queue': 'leave-queue-response',
+  'get-seat-map': 'seat-map-response',
+  'hold-seats': 'hold-seats-response',
 } as const satisfies Record<RequestEvent, string>;
 
 export type ResponseEvent = (typeof RESPONSE_EVENTS)[RequestEvent];
@@ -171,6 +181,22 @@ export interface LockNotification {
   quantity: number;
   status: LockStatus;
   reason?: string;
+  /** A seat lock's seats. */
+  seats?: string[];
+}
+
+/**
+ * `seat-update` to room `event:<eventId>` (CONTRACT §6): every seat change from `fromVersion` to
+ * `version`, merged (the last status of a seat wins). A client whose map is at a version in
+ * `[fromVersion, version)` applies it; otherwise it reads the map again (`get-seat-map`).
+ */
+export interface SeatUpdate {
+  eventId: CatalogId;
+  fromVersion: number;
+  version: number;
+  changes: SeatChange[];
+  /** ISO 8601. */
+  timestamp: string;
 }
 
 /** For what has no request to answer (e.g. a rate-limited message without an answer path). */
@@ -216,6 +242,8 @@ export type ServerToClientEvents = ResponseEvents & {
   'order-cancelled': (notice: OrderNotice) => void;
   /** To room `event:<eventId>`, coalesced per category (at most one per `BROADCAST_INTERVAL_MS`). */
   'availability-update': (availability: Availability) => void;
+  /** To room `event:<eventId>`, coalesced per event (at most one per `BROADCAST_INTERVAL_MS`). */
+  'seat-update': (update: SeatUpdate) => void;
   'lock-expired': (notification: LockNotification) => void;
   'lock-released': (notification: LockNotification) => void;
   'lock-confirmed': (notification: LockNotification) => void;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SEAT_ID_PATTERN } from '#lock-domain';
 import { catalogIdSchema as catalogId, checkWith, fieldError, isPlainObject, lockIdSchema as lockId, type PayloadCheck } from './schema-parts.js';
 
 /**
@@ -83,11 +84,24 @@ function listKeys(keys: readonly string[]): string {
   return shown.join(', ') + (keys.length > 5 ? ` and ${keys.length - 5} more` : '');
 }
 
+const SEAT_ID_RULE = 'must be seat ids: strings of 1-32 characters [A-Za-z0-9_:-]';
+/** `seatIds` (CONTRACT §6): 1…max distinct seat ids; empty, repeated, too many or non-strings are refused. */
+const seatIdsOf = (max: number) =>
+  z
+    .array(z.string({ error: SEAT_ID_RULE }).regex(SEAT_ID_PATTERN, SEAT_ID_RULE), { error: fieldError(`must be an array of 1-${max} seat ids`) })
+    .min(1, `must name 1-${max} seats`)
+    .max(max, `must name 1-${max} seats`)
+    .refine((ids) => new Set(ids).size === ids.length, 'must not name a seat twice');
+
 /** Builds the schemas for one configuration (the `quantity` bound comes from `MAX_TICKETS_PER_LOCK`). */
 export function createSocketPayloadSchemas(options: SocketPayloadOptions) {
   const quantity = quantityOf(options.maxTicketsPerLock);
+  const seatIds = seatIdsOf(options.maxTicketsPerLock);
   const room = payload({ eventId: catalogId, userId }, '{ eventId }');
-  const unlockByLockId = payload({ lockId, quantity: quantity.optional(), userId }, '{ lockId, quantity? }');
+  const unlockByLockId = payload(
+    { lockId, quantity: quantity.optional(), seatIds: seatIds.optional(), userId },
+    '{ lockId, quantity? } or { lockId, seatIds }',
+  ).refine((p) => p.quantity === undefined || p.seatIds === undefined, { message: 'quantity and seatIds exclude each other', path: ['seatIds'] });
   const unlockByCategory = payload(
     { eventId: catalogId, categoryId: catalogId, quantity: quantity.optional(), userId },
     '{ eventId, categoryId, quantity? } (or { lockId, quantity? })',
@@ -106,6 +120,12 @@ export function createSocketPayloadSchemas(options: SocketPayloadOptions) {
     // Waiting room (CONTRACT §7).
     'join-queue': room,
     'leave-queue': room,
+    // Reserved seating (CONTRACT §6).
+    'get-seat-map': room,
+    'hold-seats': payload(
+      { eventId: catalogId, seatIds, lockId: lockId.optional(), requestId: requestId.optional(), userId },
+      '{ eventId, seatIds, lockId?, requestId? }',
+    ),
   } as const;
 }
 
@@ -126,6 +146,8 @@ export type GetMyLocksPayload = RequestPayloads['get-my-locks'];
 export type HeartbeatPayload = RequestPayloads['heartbeat'];
 export type JoinQueuePayload = RequestPayloads['join-queue'];
 export type LeaveQueuePayload = RequestPayloads['leave-queue'];
+export type GetSeatMapPayload = RequestPayloads['get-seat-map'];
+export type HoldSeatsPayload = RequestPayloads['hold-seats'];
 
 export type { PayloadCheck };
 

@@ -1,4 +1,5 @@
 import type { CatalogId } from './ids.js';
+import type { SeatLayout } from './seats.js';
 
 /** One category's counts, as pushed in `availability-update` (CONTRACT §2). */
 export interface Availability {
@@ -23,7 +24,12 @@ export function availableTickets(total: number, sold: number, locked: number): n
 export interface CategoryInfo {
   categoryId: CatalogId;
   name?: string;
+  /** For a reserved category: its number of sellable (not blocked) seats. */
   totalTickets: number;
+  /** A reserved category's seat map (CONTRACT §6); absent for general admission. */
+  seats?: SeatLayout;
+  /** Set by `LockStore.events()` on reserved categories (the layout itself is read with `seatMap`). */
+  reserved?: true;
   /**
    * Sold tickets according to an Events service that is the sales ledger (the original
    * events-service's `reservedSeats`); absent when this service counts sales itself.

@@ -21,6 +21,11 @@ export const ERROR_CODES = [
   'ADMISSION_REQUIRED',
   'QUEUE_NOT_FOUND',
   'QUEUE_CLOSED',
+  // Reserved seating (CONTRACT §6).
+  'SEATS_UNAVAILABLE',
+  'SEAT_NOT_FOUND',
+  'ORPHAN_SEAT',
+  'NO_ADJACENT_SEATS',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -44,6 +49,10 @@ const DEFAULT_MESSAGES: Record<ErrorCode, string> = {
   ADMISSION_REQUIRED: 'This event has a waiting room: join the queue and wait for your turn',
   QUEUE_NOT_FOUND: 'This event has no waiting room',
   QUEUE_CLOSED: 'The waiting room of this event is closed',
+  SEATS_UNAVAILABLE: 'Some of these seats are not available',
+  SEAT_NOT_FOUND: 'Some of these seats do not exist',
+  ORPHAN_SEAT: 'This choice would leave a single seat on its own',
+  NO_ADJACENT_SEATS: 'Not enough adjacent seats are free',
 };
 
 export function isErrorCode(value: unknown): value is ErrorCode {
@@ -70,6 +79,8 @@ export class LockError extends Error {
     readonly changes?: LockChanges,
     /** `LOCK_NOT_ACTIVE` on a confirm of a lock already CONFIRMED for another order: that order. */
     readonly orderId?: string,
+    /** The seats a seat refusal is about (CONTRACT §6: `SEATS_UNAVAILABLE`, `SEAT_NOT_FOUND`, `ORPHAN_SEAT`). */
+    readonly seatIds?: string[],
   ) {
     super(message);
   }

@@ -4,3 +4,4 @@ export * from './ids.js';
 export * from './lock.js';
 export * from './lock-store.js';
 export * from './waiting-room.js';
+export * from './seats.js';

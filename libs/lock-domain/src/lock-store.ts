@@ -1,6 +1,7 @@
 import type { Availability, EventInfo } from './availability.js';
 import type { CatalogId } from './ids.js';
 import type { Hold, LockRecord } from './lock.js';
+import type { SeatDelta, SeatMap, SeatOrphanRule } from './seats.js';
 
 /** DI token for the {@link LockStore} (Nest binds the Redis or the in-process implementation to it). */
 export const LOCK_STORE = Symbol('LOCK_STORE');
@@ -23,6 +24,8 @@ export interface LockPolicy {
    * the sweep removes them. Also how long a `requestId` is remembered.
    */
   retentionMs: number;
+  /** `SEAT_ORPHAN_RULE` for named seat holds; `off` when absent. Best available avoids orphans either way. */
+  seatOrphanRule?: SeatOrphanRule;
 }
 
 export type LifecycleEvent = 'created' | 'expired' | 'released' | 'confirmed';
@@ -41,6 +44,8 @@ export interface LockChanges {
   transitions: LockTransition[];
   /** Fresh counts of every category whose counts the call changed. Empty for reads. */
   availability: Availability[];
+  /** Seat status changes per event (reserved categories), present only when the call changed seats. */
+  seats?: SeatDelta[];
 }
 
 /**
@@ -70,6 +75,20 @@ export interface UnlockRequest {
   target: LockSelector;
   /** Tickets to give back; all of them when absent. Fewer than held keeps the lock ACTIVE. */
   quantity?: number;
+  /** Seat locks: the seats to give back (all of them → RELEASED). Not with `quantity`. */
+  seatIds?: string[];
+}
+
+/** `hold-seats`: named seats of one reserved category, all or nothing. */
+export interface SeatHoldRequest {
+  eventId: CatalogId;
+  seatIds: string[];
+  userId: string;
+  sessionId: string;
+  /** Adds the seats to this ACTIVE seat lock of the user (its `expiresAt` unchanged) instead of a new lock. */
+  lockId?: string;
+  /** As for `lock`: a retry gets the first answer; the same id with other seats is `VALIDATION_FAILED`. */
+  requestId?: string;
 }
 
 export interface UnlockResult {
@@ -138,8 +157,22 @@ export interface LockStore {
   /** The events the store knows, with their categories' names and totals, in definition order. */
   events(): Promise<StoreReply<EventInfo[]>>;
 
-  /** Holds tickets for `lockDurationMs`. */
+  /**
+   * Holds tickets for `lockDurationMs`. On a reserved category the quantity is taken as *best
+   * available* seats (`NO_ADJACENT_SEATS` when enough are free but not side by side).
+   */
   lock(request: LockRequest): Promise<StoreReply<LockGranted>>;
+
+  /**
+   * Holds named seats of one reserved category, all or nothing, as a new lock or added to the user's
+   * ACTIVE seat lock. Refusals carry `seatIds`: `SEATS_UNAVAILABLE` (exactly the seats held, sold or
+   * blocked), `SEAT_NOT_FOUND` (the unknown ones), `ORPHAN_SEAT` (the seats it would strand, with
+   * `seatOrphanRule: 'reject'`); several categories, repeats or too many seats: `VALIDATION_FAILED`.
+   */
+  holdSeats(request: SeatHoldRequest): Promise<StoreReply<LockGranted>>;
+
+  /** The seat map of every reserved category of an event with each seat's status now. */
+  seatMap(eventId: CatalogId): Promise<StoreReply<SeatMap>>;
 
   /** The owner gives back all or part of an ACTIVE lock. */
   unlock(request: UnlockRequest): Promise<StoreReply<UnlockResult>>;

@@ -5,9 +5,10 @@ export type LockStatus = (typeof LOCK_STATUSES)[number];
 export type TerminalStatus = Exclude<LockStatus, 'ACTIVE'>;
 
 /**
- * What a lock holds. Only quantities exist today; seat-level holds will add
- * `{ kind: 'seats', seats: string[] }` (all-or-nothing) without changing the store's shape:
- * the store works on the quantity a hold takes, and a seat hold takes `seats.length`.
+ * What a lock request asks for. A quantity on a general-admission category; on a reserved category
+ * a quantity means *best available* (the store picks the seats). Named seats go through
+ * `LockStore.holdSeats` (their category follows from the seats). A seat lock's `quantity` is its
+ * number of seats and its record lists them in `seats`.
  */
 export type Hold = { kind: 'quantity'; quantity: number };
 
@@ -28,6 +29,8 @@ export interface Lock {
   releasedAt?: string;
   orderId?: string;
   reason?: string;
+  /** The held seats of a lock on a reserved category (CONTRACT §6), in the order they were taken. */
+  seats?: string[];
 }
 
 /**
@@ -50,6 +53,8 @@ export interface LockRecord {
   orderId?: string;
   reason?: string;
   requestId?: string;
+  /** Seat locks only: the seats held (or sold, or last held once terminal). */
+  seats?: string[];
 }
 
 const TRANSITIONS: Record<LockStatus, readonly LockStatus[]> = {
@@ -96,5 +101,6 @@ export function toLock(record: LockRecord, now: number): Lock {
   if (record.orderId !== undefined) lock.orderId = record.orderId;
   if (record.reason !== undefined) lock.reason = record.reason;
   else if (status === 'EXPIRED') lock.reason = 'expired';
+  if (record.seats !== undefined) lock.seats = [...record.seats];
   return lock;
 }

@@ -19,6 +19,7 @@ const SVG = 'image/svg+xml';
 /** The files of `apps/realtime/public/` that are served, by URL name (anything else is a 404). */
 const PAGE_FILES: Record<string, string> = {
   'demo.js': JS,
+  'seat-map.js': JS,
   'demo.css': CSS,
   'favicon.svg': SVG,
 };

@@ -2,8 +2,14 @@ import { Logger } from '@nestjs/common';
 import { ClientRMQ, RmqRecordBuilder } from '@nestjs/microservices';
 import { firstValueFrom, timeout, type Observable } from 'rxjs';
 import type { z } from 'zod';
-import { LockError, idKey, type CatalogId, type CategoryInfo, type EventInfo } from '#lock-domain';
-import { EVENTS_PATTERNS, eventsAvailabilityReplySchema, eventsCategoriesReplySchema, type EventsCategoriesReply } from '#contracts';
+import { LockError, idKey, layoutProblems, sellableSeats, type CatalogId, type CategoryInfo, type EventInfo, type SeatLayout } from '#lock-domain';
+import {
+  EVENTS_PATTERNS,
+  eventsAvailabilityReplySchema,
+  eventsCategoriesReplySchema,
+  eventsSeatMapReplySchema,
+  type EventsCategoriesReply,
+} from '#contracts';
 import type { AvailabilitySource } from './availability-source.js';
 
 export interface RmqEventsSourceOptions {
@@ -69,22 +75,32 @@ export class RmqEventsSource implements AvailabilitySource {
   }
 
   async fetchEvent(eventId: CatalogId): Promise<EventInfo | null> {
-    const reply = await this.ask(`e:${idKey(eventId)}`, EVENTS_PATTERNS.categories, this.categoriesRequest(eventId), eventsCategoriesReplySchema);
+    const [reply, seats] = await Promise.all([
+      this.ask(`e:${idKey(eventId)}`, EVENTS_PATTERNS.categories, this.categoriesRequest(eventId), eventsCategoriesReplySchema),
+      this.seatMaps(eventId),
+    ]);
     if (reply === null) return null;
-    const categories = uniqueCategories(reply);
+    const categories = uniqueCategories(reply).map((category) => withSeats(category, seats));
     if (categories.some((c) => c.soldTickets !== undefined)) this.noteLedger(eventId);
+    // A reserved category the categories answer left out is still the event's.
+    for (const [key, map] of seats) {
+      if (!categories.some((c) => idKey(c.categoryId) === key)) categories.push({ categoryId: map.categoryId, totalTickets: sellableSeats(map.layout), seats: map.layout });
+    }
     return { id: eventId, categories };
   }
 
   async fetchCategory(eventId: CatalogId, categoryId: CatalogId): Promise<CategoryInfo | null> {
     const key = `c:${idKey(eventId)}:${idKey(categoryId)}`;
-    const reply = await this.ask(key, EVENTS_PATTERNS.availability, { eventId, categoryId }, eventsAvailabilityReplySchema);
+    const [reply, seats] = await Promise.all([
+      this.ask(key, EVENTS_PATTERNS.availability, { eventId, categoryId }, eventsAvailabilityReplySchema),
+      this.seatMaps(eventId),
+    ]);
     if (reply !== null && !('inactive' in reply)) {
       if (idKey(reply.categoryId) !== idKey(categoryId)) {
         this.logger.warn(`Events answered category ${idKey(reply.categoryId)} for ${key}`);
         throw new LockError('EVENTS_UNAVAILABLE');
       }
-      const category = categoryInfo(reply);
+      const category = withSeats(categoryInfo(reply), seats);
       if (category.soldTickets !== undefined) this.noteLedger(eventId);
       return category;
     }
@@ -107,6 +123,34 @@ export class RmqEventsSource implements AvailabilitySource {
     // Bounded like the answer cache; forgetting one only skips a re-read on inventory-changed.
     if (this.ledgers.size > 10_000) this.ledgers.clear();
     this.ledgers.add(idKey(eventId));
+  }
+
+  /**
+   * The event's reserved categories (CONTRACT §6 `get-seat-map`), asked once per event beside the
+   * categories: a category's seats must be known before its first lock, or it is defined as general
+   * admission. An Events service that cannot answer it (one without seats: no handler, another
+   * shape, no reply in time) has no reserved categories — said in the log, so locks keep working
+   * with it. A layout that breaks the seat rules is refused (`EVENTS_UNAVAILABLE`).
+   */
+  private async seatMaps(eventId: CatalogId): Promise<Map<string, { categoryId: CatalogId; layout: SeatLayout }>> {
+    const reply = await this.ask(`s:${idKey(eventId)}`, EVENTS_PATTERNS.seatMap, { eventId }, eventsSeatMapReplySchema).catch((error: unknown) => {
+      if (!(error instanceof LockError)) throw error;
+      this.logger.warn(`get-seat-map ${idKey(eventId)}: no usable answer, so no reserved categories for it`);
+      return null;
+    });
+    const maps = new Map<string, { categoryId: CatalogId; layout: SeatLayout }>();
+    const seen = new Set<string>();
+    for (const category of reply?.categories ?? []) {
+      const layout: SeatLayout = { rows: category.rows, ...(category.blocked ? { blocked: category.blocked } : {}) };
+      const problems = layoutProblems(layout, seen);
+      if (problems.length > 0) {
+        this.logger.warn(`get-seat-map ${idKey(eventId)}: category ${idKey(category.categoryId)}: ${problems.slice(0, 3).join('; ')}`);
+        throw new LockError('EVENTS_UNAVAILABLE');
+      }
+      for (const row of layout.rows) for (const seat of row.seats) seen.add(seat);
+      maps.set(idKey(category.categoryId), { categoryId: category.categoryId, layout });
+    }
+    return maps;
   }
 
   async close(): Promise<void> {
@@ -173,6 +217,12 @@ export class RmqEventsSource implements AvailabilitySource {
   private prune(now: number): void {
     for (const [key, entry] of this.answers) if (entry.expiresAt <= now) this.answers.delete(key);
   }
+}
+
+/** A category the seat maps name becomes reserved: its total is its sellable seats. */
+function withSeats(category: CategoryInfo, seats: Map<string, { layout: SeatLayout }>): CategoryInfo {
+  const map = seats.get(idKey(category.categoryId));
+  return map ? { ...category, totalTickets: sellableSeats(map.layout), seats: map.layout } : category;
 }
 
 type ReplyCategory = NonNullable<EventsCategoriesReply>[number];

@@ -16,7 +16,9 @@ export function toFailure(error: unknown, logger: Logger, context: string): Fail
 
 /** A refusal as every answer carries it (sockets and RabbitMQ alike): its code and message. */
 export function refusal(error: LockError): Failure {
-  return { success: false, code: error.code, message: error.message };
+  const failure: Failure = { success: false, code: error.code, message: error.message };
+  if (error.seatIds !== undefined) failure.seatIds = [...error.seatIds];
+  return failure;
 }
 
 /**

@@ -6,6 +6,7 @@ import { LockChangesBus } from '../locks/lock-changes.js';
 import { LockService } from '../locks/lock.service.js';
 import { Metrics } from '../observability/metrics.js';
 import { AvailabilityCoalescer } from './availability-coalescer.js';
+import { SeatUpdateCoalescer } from './seat-update-coalescer.js';
 import { RealtimeNamespaceRef } from './realtime-namespace.js';
 import { errorMessage } from '../common/error-message.js';
 
@@ -30,6 +31,8 @@ const NOTIFICATIONS = {
 export class LockChangesRelay implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(LockChangesRelay.name);
   private readonly coalescer: AvailabilityCoalescer;
+  /** `seat-update` per event (CONTRACT §6), from the stores' seat deltas. */
+  private readonly seats: SeatUpdateCoalescer;
   private unsubscribe: (() => void) | undefined;
   private stopFeed: (() => Promise<void>) | undefined;
 
@@ -49,6 +52,13 @@ export class LockChangesRelay implements OnModuleInit, OnModuleDestroy {
         this.namespace.get()?.local.to(eventRoom(availability.eventId)).emit('availability-update', availability);
       },
     });
+    this.seats = new SeatUpdateCoalescer({
+      intervalMs: config.broadcastIntervalMs,
+      send: (update) => {
+        this.metrics.messagesSent.inc({ type: 'seat-update' });
+        this.namespace.get()?.local.to(eventRoom(update.eventId)).emit('seat-update', update);
+      },
+    });
   }
 
   async onModuleInit(): Promise<void> {
@@ -59,6 +69,7 @@ export class LockChangesRelay implements OnModuleInit, OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     this.unsubscribe?.();
     this.coalescer.close();
+    this.seats.close();
     await this.stopFeed?.();
   }
 
@@ -74,6 +85,7 @@ export class LockChangesRelay implements OnModuleInit, OnModuleDestroy {
     }
     if (changes.availability.length > 0) this.metrics.availabilityUpdates.inc({ result: 'offered' }, changes.availability.length);
     for (const availability of changes.availability) this.coalescer.offer(availability);
+    for (const delta of changes.seats ?? []) this.seats.offer(delta);
   }
 
   /**
@@ -120,5 +132,6 @@ function toNotification(lock: LockRecord): LockNotification {
     quantity: lock.quantity,
     status: lock.status,
     ...(reason === undefined ? {} : { reason }),
+    ...(lock.seats === undefined ? {} : { seats: [...lock.seats] }),
   };
 }

@@ -118,7 +118,41 @@ export class RealtimeGateway implements OnGatewayInit<RealtimeNamespace>, OnGate
       });
       if (socket.disconnected) this.grace.onDisconnect(socket);
       const { lockId, status, expiresAt, expiresInSeconds, availableTickets } = lock;
-      return { lockId, eventId: lock.eventId, categoryId: lock.categoryId, quantity: lock.quantity, status, expiresAt, expiresInSeconds, availableTickets };
+      return {
+        lockId,
+        eventId: lock.eventId,
+        categoryId: lock.categoryId,
+        quantity: lock.quantity,
+        status,
+        expiresAt,
+        expiresInSeconds,
+        availableTickets,
+        // Best available on a reserved category: the seats it picked.
+        ...(lock.seats === undefined ? {} : { seats: lock.seats }),
+      };
+    });
+  }
+
+  @SubscribeMessage('get-seat-map')
+  getSeatMap(@ConnectedSocket() socket: RealtimeSocket, @MessageBody() data: unknown, @Ack() ack: unknown): Promise<void> {
+    return this.responder.answer(socket, 'get-seat-map', data, ack, async ({ eventId }) => this.locks.seatMap(eventId));
+  }
+
+  @SubscribeMessage('hold-seats')
+  holdSeats(@ConnectedSocket() socket: RealtimeSocket, @MessageBody() data: unknown, @Ack() ack: unknown): Promise<void> {
+    return this.responder.answer(socket, 'hold-seats', data, ack, async ({ eventId, seatIds, lockId, requestId }, userId) => {
+      // As for lock-tickets: marked first, so a disconnect during the call still schedules the release.
+      socket.data.holdsLocks = true;
+      const lock = await this.locks.holdSeats({
+        eventId,
+        seatIds,
+        userId,
+        sessionId: socket.id,
+        ...(lockId === undefined ? {} : { lockId }),
+        ...(requestId === undefined ? {} : { requestId }),
+      });
+      if (socket.disconnected) this.grace.onDisconnect(socket);
+      return lock;
     });
   }
 
@@ -126,7 +160,7 @@ export class RealtimeGateway implements OnGatewayInit<RealtimeNamespace>, OnGate
   unlockTickets(@ConnectedSocket() socket: RealtimeSocket, @MessageBody() data: unknown, @Ack() ack: unknown): Promise<void> {
     return this.responder.answer(socket, 'unlock-tickets', data, ack, async (payload, userId) => {
       const target = 'lockId' in payload ? { lockId: payload.lockId } : { eventId: payload.eventId, categoryId: payload.categoryId };
-      return this.locks.unlock(userId, target, payload.quantity);
+      return this.locks.unlock(userId, target, payload.quantity, 'seatIds' in payload ? payload.seatIds : undefined);
     });
   }
 

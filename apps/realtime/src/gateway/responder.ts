@@ -97,7 +97,7 @@ export class Responder {
 }
 
 /** Requests that change locks: counted by outcome (ok or error code). */
-const LOCK_EVENTS = new Set<RequestEvent>(['lock-tickets', 'unlock-tickets', 'extend-lock']);
+const LOCK_EVENTS = new Set<RequestEvent>(['lock-tickets', 'unlock-tickets', 'extend-lock', 'hold-seats']);
 
 function lockIdOf(value: unknown): string | undefined {
   const lockId = typeof value === 'object' && value !== null ? (value as { lockId?: unknown }).lockId : undefined;

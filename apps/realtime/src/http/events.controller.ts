@@ -1,5 +1,5 @@
 import { Controller, Get, HttpException, HttpStatus, Param } from '@nestjs/common';
-import { LockError, defaultMessage, idKey, isValidId, type Availability, type ErrorCode } from '#lock-domain';
+import { LockError, defaultMessage, idKey, isValidId, type Availability, type ErrorCode, type SeatMap } from '#lock-domain';
 import { LockService } from '../locks/lock.service.js';
 import type { EventSummary } from './http-types.js';
 
@@ -26,6 +26,7 @@ export class EventsController {
             availableTickets: entry?.availableTickets ?? category.totalTickets,
             lockedTickets: entry?.lockedTickets ?? 0,
             soldTickets: entry?.soldTickets ?? 0,
+            ...(category.reserved ? { reserved: true as const } : {}),
           };
         }),
       };
@@ -35,9 +36,19 @@ export class EventsController {
   /** `Availability[]` of one event; 404 when the event is unknown (or its id cannot exist). */
   @Get(':eventId/availability')
   async availability(@Param('eventId') eventId: string): Promise<Availability[]> {
+    return this.read(eventId, () => this.locks.eventAvailability(eventId));
+  }
+
+  /** The `seat-map-response` body (CONTRACT §6): reserved categories with each seat's status; 404 for an unknown event. */
+  @Get(':eventId/seats')
+  async seats(@Param('eventId') eventId: string): Promise<{ success: true } & SeatMap> {
+    return { success: true, ...(await this.read(eventId, () => this.locks.seatMap(eventId))) };
+  }
+
+  private async read<T>(eventId: string, read: () => Promise<T>): Promise<T> {
     if (!isValidId(eventId)) throw httpError(HttpStatus.NOT_FOUND, 'EVENT_NOT_FOUND');
     try {
-      return await this.locks.eventAvailability(eventId);
+      return await read();
     } catch (error) {
       if (error instanceof LockError && error.code === 'EVENT_NOT_FOUND') throw httpError(HttpStatus.NOT_FOUND, error.code);
       if (error instanceof LockError && error.code === 'EVENTS_UNAVAILABLE') throw httpError(HttpStatus.SERVICE_UNAVAILABLE, error.code);

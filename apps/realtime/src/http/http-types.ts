@@ -28,6 +28,8 @@ export interface CategorySummary {
   availableTickets: number;
   lockedTickets: number;
   soldTickets: number;
+  /** A reserved category (CONTRACT §6): its seats are at `GET /events/:eventId/seats`. */
+  reserved?: true;
 }
 
 /** One event of `GET /events`. */

@@ -20,7 +20,7 @@ export class LockChangesBus {
   }
 
   publish(changes: LockChanges): void {
-    if (changes.transitions.length === 0 && changes.availability.length === 0) return;
+    if (changes.transitions.length === 0 && changes.availability.length === 0 && !changes.seats?.length) return;
     for (const listener of this.listeners) {
       try {
         listener(changes);

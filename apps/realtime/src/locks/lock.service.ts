@@ -14,6 +14,8 @@ import {
   type LockStats,
   type LockStore,
   type LedgerSettlement,
+  type SeatHoldRequest,
+  type SeatMap,
   type StoreReply,
 } from '#lock-domain';
 import type { UnlockTicketsResult } from '#contracts';
@@ -31,6 +33,8 @@ export class LockService {
   private readonly logger = new Logger(LockService.name);
   /** Concurrent first requests for one event/category ask the source once. */
   private readonly inflight = new Map<string, Promise<boolean>>();
+  /** Events a lazy source defined whole in this process (for the seat map). */
+  private readonly wholeEvents = new Set<string>();
 
   constructor(
     @Inject(LOCK_STORE) private readonly store: LockStore,
@@ -53,8 +57,35 @@ export class LockService {
     return { ...lock, availableTickets };
   }
 
-  async unlock(userId: string, target: LockSelector, quantity?: number): Promise<UnlockTicketsResult> {
-    const reply = await this.call(() => this.store.unlock({ userId, target, ...(quantity === undefined ? {} : { quantity }) }));
+  /** Named seats of a reserved category, all or nothing (CONTRACT §6 `hold-seats`). */
+  async holdSeats(request: SeatHoldRequest): Promise<Lock> {
+    const reply = await this.withKnownEvent(request.eventId, () => this.call(() => this.store.holdSeats(request)));
+    this.changes.publish(reply);
+    if (!reply.value.replayed) this.expiry.expect(reply.value.lock.expiresAt, reply.now);
+    return toLock(reply.value.lock, reply.now);
+  }
+
+  /**
+   * The seat map of an event's reserved categories. A lazy source may have defined only some of the
+   * event's categories so far (a lock asks for one): the first map read here defines the whole event.
+   */
+  async seatMap(eventId: CatalogId): Promise<SeatMap> {
+    if (this.source.lazy && !this.wholeEvents.has(idKey(eventId))) {
+      const found = await this.once(`w:${idKey(eventId)}`, async () => {
+        const event = await this.source.fetchEvent(eventId);
+        if (event) await this.store.defineEvent(event, { replaceTotals: false });
+        return event !== null;
+      });
+      if (!found) throw new LockError('EVENT_NOT_FOUND');
+      this.wholeEvents.add(idKey(eventId));
+    }
+    return (await this.withKnownEvent(eventId, () => this.store.seatMap(eventId))).value;
+  }
+
+  async unlock(userId: string, target: LockSelector, quantity?: number, seatIds?: string[]): Promise<UnlockTicketsResult> {
+    const reply = await this.call(() =>
+      this.store.unlock({ userId, target, ...(quantity === undefined ? {} : { quantity }), ...(seatIds === undefined ? {} : { seatIds }) }),
+    );
     this.changes.publish(reply);
     const { lock, releasedQuantity, remainingQuantity } = reply.value;
     return { lockId: lock.lockId, releasedQuantity, remainingQuantity, status: effectiveStatus(lock, reply.now) };

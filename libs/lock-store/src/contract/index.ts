@@ -7,6 +7,7 @@ import { contractHarness } from './harness.js';
 import { ledgerContract } from './ledger.js';
 import { lockingContract } from './locking.js';
 import { repeatsContract } from './repeats.js';
+import { seatsContract } from './seats.js';
 import { transitionsContract } from './transitions.js';
 import { unlockExtendContract } from './unlock-extend.js';
 
@@ -27,6 +28,7 @@ export function lockStoreContract(name: string, create: (policy: LockPolicy) => 
     repeatsContract(harness);
     countsContract(harness);
     catalogContract(harness);
+    seatsContract(harness);
     ledgerContract(harness);
   });
 }

@@ -2,6 +2,11 @@ import { randomUUID } from 'node:crypto';
 import {
   LockError,
   availableTickets,
+  layoutProblems,
+  pickBestAvailable,
+  requireSeatIds,
+  sellableSeats,
+  strandedByHold,
   canTransition,
   effectiveStatus,
   extendedExpiry,
@@ -23,6 +28,12 @@ import {
   type LockStatus,
   type LockStore,
   type LockTransition,
+  type SeatChange,
+  type SeatDelta,
+  type SeatHoldRequest,
+  type SeatLayout,
+  type SeatMap,
+  type SeatStatus,
   type StoreReply,
   type SweepResult,
   type TerminalStatus,
@@ -48,12 +59,30 @@ interface Category {
   ledger?: number;
   /** Confirmed since then, not yet settled by their order: lockId → confirmedAt (see followLedger). */
   pending?: Map<string, number>;
+  /** Reserved categories: row names and seats, rows best first, seats left to right. */
+  layout?: { names: string[]; rows: Seat[][] };
+}
+
+/** One seat of a reserved category. Its status at `now` is {@link InProcessLockStore.seatStatus}. */
+interface Seat {
+  seatId: string;
+  category: Category;
+  row: number;
+  pos: number;
+  blocked: boolean;
+  sold: boolean;
+  /** The lock that took it last; it holds the seat while that lock is ACTIVE and not past expiresAt. */
+  holder?: string;
 }
 
 interface CatalogEvent {
   id: CatalogId;
   name?: string;
   categories: Map<string, Category>;
+  /** Every seat of the event's reserved categories (a seat id names one seat of the event). */
+  seats: Map<string, Seat>;
+  /** Rises once per call that changes any seat status of the event. */
+  seatVersion: number;
 }
 
 interface Held {
@@ -67,6 +96,8 @@ interface Call {
   transitions: LockTransition[];
   /** Categories to report, with whether their stored counts changed (→ version + 1). */
   touched: Map<Category, boolean>;
+  /** Seat status changes per event; the last status of a seat wins. */
+  seatChanges: Map<CatalogEvent, Map<string, SeatChange>>;
 }
 
 const EVENT_OF: Record<TerminalStatus, LifecycleEvent> = {
@@ -94,6 +125,8 @@ export class InProcessLockStore implements LockStore {
   private readonly terminalOrder = new IndexedMinHeap();
   /** requestId → the lock it made, when, and what was asked (a retry must ask the same). */
   private readonly requests = new Map<string, { lockId: string; at: number; asked: string }>();
+  /** `hold-seats` requestIds: the first answer's lock and what was asked (a retry must ask the same). */
+  private readonly seatRequests = new Map<string, { lockId: string; at: number; asked: string }>();
   private readonly requestOrder = new IndexedMinHeap();
   /** Orders that settled a ledger confirm, per category ref, with when they are forgotten. */
   private readonly settledOrders = new Map<string, number>();
@@ -129,14 +162,18 @@ export class InProcessLockStore implements LockStore {
       requireId(category.categoryId);
       checkTotal(category.totalTickets);
     }
+    this.checkLayouts(event);
     const entry = this.ensureEvent(event.id);
     if (event.name !== undefined && (options.replaceTotals || entry.name === undefined)) entry.name = event.name;
     for (const info of event.categories) {
       if (info.soldTickets !== undefined) checkTotal(info.soldTickets);
     }
     for (const info of event.categories) {
-      const category = this.putCategory(call, entry, info.categoryId, info.totalTickets, options.replaceTotals, info.soldTickets);
+      const total = info.seats ? sellableSeats(info.seats) : info.totalTickets;
+      const isNew = !entry.categories.has(idKey(info.categoryId));
+      const category = this.putCategory(call, entry, info.categoryId, total, options.replaceTotals, info.soldTickets);
       if (info.name !== undefined && (options.replaceTotals || category.name === undefined)) category.name = info.name;
+      if (info.seats && (isNew || options.replaceTotals)) this.putLayout(entry, category, info.seats);
     }
     return this.finish(call, () => [...entry.categories.values()].map((c) => this.availabilityOf(c, call.now)));
   }
@@ -150,6 +187,7 @@ export class InProcessLockStore implements LockStore {
           categoryId: c.categoryId,
           ...(c.name === undefined ? {} : { name: c.name }),
           totalTickets: c.total,
+          ...(c.layout ? { reserved: true as const } : {}),
         })),
       };
       if (event.name !== undefined) info.name = event.name;
@@ -199,6 +237,8 @@ export class InProcessLockStore implements LockStore {
     }
     if (live >= this.policy.maxActiveLocksPerUser) throw new LockError('TOO_MANY_LOCKS');
     if (this.countsOf(category, now).available < quantity) throw new LockError('INSUFFICIENT_TICKETS');
+    // A reserved category: the quantity is best available seats.
+    const seats = category.layout ? this.bestAvailable(category, quantity, now) : undefined;
 
     // The user's due lock here ends now, so its owner hears `expired` before the new `created`.
     if (dueHere) this.transition(call, dueHere, 'EXPIRED', {});
@@ -215,6 +255,7 @@ export class InProcessLockStore implements LockStore {
       expiresAt: now + this.policy.lockDurationMs,
     };
     if (request.requestId !== undefined) record.requestId = request.requestId;
+    if (seats) this.takeSeats(call, record, seats);
     const held: Held = { record, category };
     this.locks.set(record.lockId, held);
     this.recorded.ACTIVE++;
@@ -229,10 +270,137 @@ export class InProcessLockStore implements LockStore {
     return this.finish(call, () => ({ lock: { ...record }, replayed: false }));
   }
 
+  async holdSeats(request: SeatHoldRequest): Promise<StoreReply<LockGranted>> {
+    const call = this.begin();
+    const { now } = call;
+    requireText(request.userId);
+    requireText(request.sessionId);
+    if (request.requestId !== undefined) requireText(request.requestId);
+    const seatIds = requireSeatIds(request.seatIds, this.policy.maxTicketsPerLock);
+
+    const requestKey = request.requestId === undefined ? undefined : `${request.userId}\u0000${request.requestId}`;
+    const asked = seatRequestFingerprint(request);
+    if (requestKey !== undefined) {
+      const seen = this.seatRequests.get(requestKey);
+      const first = seen && seen.at + this.policy.retentionMs > now ? this.locks.get(seen.lockId) : undefined;
+      if (seen && first) {
+        if (seen.asked !== asked) throw new LockError('VALIDATION_FAILED', 'requestId was already used for another request');
+        return this.finish(call, () => ({ lock: { ...first.record }, replayed: true }));
+      }
+      const other = this.requests.get(requestKey);
+      if (other && other.at + this.policy.retentionMs > now) throw new LockError('VALIDATION_FAILED', 'requestId was already used for another request');
+    }
+
+    const event = this.catalog.get(idKey(request.eventId));
+    if (!event) throw new LockError('EVENT_NOT_FOUND');
+    const unknown = seatIds.filter((id) => !event.seats.has(id));
+    if (unknown.length > 0) throw new LockError('SEAT_NOT_FOUND', undefined, undefined, undefined, undefined, unknown);
+    const seats = seatIds.map((id) => event.seats.get(id) as Seat);
+    const category = (seats[0] as Seat).category;
+    if (seats.some((seat) => seat.category !== category)) throw new LockError('VALIDATION_FAILED', 'all seats of one call must belong to one category');
+    // The waiting room's gate, in the same step as the hold (as in the Lua script).
+    if (this.admission?.admissionRequired(idKey(request.eventId), request.userId, now)) throw new LockError('ADMISSION_REQUIRED');
+
+    let target: Held | undefined;
+    let dueHere: Held | undefined;
+    if (request.lockId !== undefined) {
+      target = this.locks.get(request.lockId);
+      if (!target) throw new LockError('LOCK_NOT_FOUND');
+      if (target.record.userId !== request.userId) throw new LockError('NOT_LOCK_OWNER');
+      this.refuseUnlessActive(call, target);
+      if (target.category !== category || target.record.seats === undefined) {
+        throw new LockError('VALIDATION_FAILED', 'the seats must belong to the category of the lock');
+      }
+      if (target.record.quantity + seats.length > this.policy.maxTicketsPerLock) {
+        throw new LockError('VALIDATION_FAILED', `a lock holds at most ${this.policy.maxTicketsPerLock} seats`);
+      }
+    } else {
+      let live = 0;
+      for (const held of this.heldBy(this.byUser, request.userId)) {
+        const here = held.category === category;
+        if (held.record.expiresAt <= now) {
+          if (here) dueHere = held;
+          continue;
+        }
+        if (here) throw new LockError('DUPLICATE_LOCK');
+        live++;
+      }
+      if (live >= this.policy.maxActiveLocksPerUser) throw new LockError('TOO_MANY_LOCKS');
+    }
+    const taken = seats.filter((seat) => this.seatStatus(seat, now) !== 'available');
+    if (taken.length > 0) throw new LockError('SEATS_UNAVAILABLE', undefined, undefined, undefined, undefined, taken.map((seat) => seat.seatId));
+    if (this.policy.seatOrphanRule === 'reject') {
+      const stranded = this.strandedBy(category, seats, now);
+      if (stranded.length > 0) throw new LockError('ORPHAN_SEAT', undefined, undefined, undefined, undefined, stranded);
+    }
+
+    let record: LockRecord;
+    if (target) {
+      // Added to the lock: counts change, its expiresAt does not, no lifecycle transition.
+      record = target.record;
+      this.takeSeats(call, record, seats);
+      record.quantity += seats.length;
+      category.lockedRecorded += seats.length;
+      touch(call, category, true);
+    } else {
+      if (dueHere) this.transition(call, dueHere, 'EXPIRED', {});
+      record = {
+        lockId: randomUUID(),
+        eventId: category.eventId,
+        categoryId: category.categoryId,
+        quantity: seats.length,
+        userId: request.userId,
+        sessionId: request.sessionId,
+        status: 'ACTIVE',
+        createdAt: now,
+        expiresAt: now + this.policy.lockDurationMs,
+      };
+      if (request.requestId !== undefined) record.requestId = request.requestId;
+      this.takeSeats(call, record, seats);
+      const held: Held = { record, category };
+      this.locks.set(record.lockId, held);
+      this.recorded.ACTIVE++;
+      this.activate(held);
+      category.lockedRecorded += seats.length;
+      touch(call, category, true);
+      call.transitions.push({ event: 'created', lock: { ...record, seats: [...(record.seats ?? [])] } });
+    }
+    if (requestKey !== undefined) {
+      this.seatRequests.set(requestKey, { lockId: record.lockId, at: now, asked });
+      this.requestOrder.set(requestKey, now);
+    }
+    const lock = record;
+    return this.finish(call, () => ({ lock: { ...lock, seats: [...(lock.seats ?? [])] }, replayed: false }));
+  }
+
+  async seatMap(eventId: CatalogId): Promise<StoreReply<SeatMap>> {
+    const call = this.begin();
+    const event = this.catalog.get(idKey(eventId));
+    if (!event) throw new LockError('EVENT_NOT_FOUND');
+    const categories: SeatMap['categories'] = [];
+    for (const category of event.categories.values()) {
+      if (!category.layout) continue;
+      const { names, rows } = category.layout;
+      categories.push({
+        categoryId: category.categoryId,
+        rows: rows.map((row, r) => ({
+          row: names[r] as string,
+          seats: row.map((seat) => ({ seatId: seat.seatId, status: this.seatStatus(seat, call.now) })),
+        })),
+      });
+    }
+    return this.finish(call, () => ({ eventId: event.id, version: event.seatVersion, categories }));
+  }
+
   async unlock(request: UnlockRequest): Promise<StoreReply<UnlockResult>> {
     const call = this.begin();
     const { target, userId } = request;
     requireText(userId);
+    // Checked before anything is looked up, as the Redis store does before its script.
+    if (request.seatIds !== undefined) {
+      if (request.quantity !== undefined) throw new LockError('VALIDATION_FAILED', 'a seat lock is unlocked by seatIds, not quantity');
+      requireSeatIds(request.seatIds, this.policy.maxTicketsPerLock);
+    }
     let held: Held | undefined;
     if ('lockId' in target) {
       held = this.locks.get(target.lockId);
@@ -247,6 +415,7 @@ export class InProcessLockStore implements LockStore {
     this.refuseUnlessActive(call, held);
 
     const record = held.record;
+    if (record.seats !== undefined || request.seatIds !== undefined) return this.unlockSeats(call, held, request);
     const quantity = request.quantity ?? record.quantity;
     if (!isQuantity(quantity, record.quantity)) throw new LockError('VALIDATION_FAILED');
     if (quantity < record.quantity) {
@@ -298,8 +467,10 @@ export class InProcessLockStore implements LockStore {
         this.transition(call, held, 'CONFIRMED', confirmed);
         break;
       case 'EXPIRED': {
-        // Late confirm: the lock no longer counts, so its tickets must be free again right now.
-        const canTake = this.countsOf(held.category, now).available >= record.quantity;
+        // Late confirm: the lock no longer counts, so its tickets (its very seats) must be free again right now.
+        const canTake = record.seats
+          ? this.seatsOf(held.category, record.seats).every((seat) => this.seatStatus(seat, now) === 'available' || seat.holder === record.lockId)
+          : this.countsOf(held.category, now).available >= record.quantity;
         if (record.status === 'ACTIVE') this.transition(call, held, 'EXPIRED', {});
         if (!canTake) throw this.refuse(call, 'LOCK_EXPIRED', 'EXPIRED');
         this.transition(call, held, 'CONFIRMED', confirmed);
@@ -378,7 +549,11 @@ export class InProcessLockStore implements LockStore {
     requireId(eventId);
     requireId(categoryId);
     checkTotal(totalTickets);
-    const category = this.putCategory(call, this.ensureEvent(eventId), categoryId, totalTickets, true);
+    const event = this.ensureEvent(eventId);
+    // A reserved category's size is its seat map; a new total cannot say which seats changed.
+    const reserved = event.categories.get(idKey(categoryId));
+    if (reserved?.layout) return this.finish(call, () => this.availabilityOf(reserved, call.now));
+    const category = this.putCategory(call, event, categoryId, totalTickets, true);
     return this.finish(call, () => this.availabilityOf(category, call.now));
   }
 
@@ -434,7 +609,10 @@ export class InProcessLockStore implements LockStore {
       this.recorded[this.mustGet(lockId).record.status]--;
       this.locks.delete(lockId);
     }
-    for (const key of this.requestOrder.popUpTo(forgetBefore, limit * 10)) this.requests.delete(key);
+    for (const key of this.requestOrder.popUpTo(forgetBefore, limit * 10)) {
+      this.requests.delete(key);
+      this.seatRequests.delete(key);
+    }
     const expired = due.length;
     const purged = purgeable.length;
     return this.finish(call, () => ({ expired, purged }));
@@ -492,14 +670,22 @@ export class InProcessLockStore implements LockStore {
   }
 
   private begin(): Call {
-    return { now: this.clock(), transitions: [], touched: new Map() };
+    return { now: this.clock(), transitions: [], touched: new Map(), seatChanges: new Map() };
   }
 
   /** Bumps the versions of changed categories, then reads the value and their fresh counts. */
   private finish<T>(call: Call, read: () => T): StoreReply<T> {
     for (const [category, changed] of call.touched) if (changed) category.version++;
     const availability = [...call.touched.keys()].map((category) => this.availabilityOf(category, call.now));
-    return { now: call.now, value: read(), transitions: call.transitions, availability };
+    const seats: SeatDelta[] = [];
+    for (const [event, changes] of call.seatChanges) {
+      if (changes.size === 0) continue;
+      event.seatVersion++;
+      seats.push({ eventId: event.id, fromVersion: event.seatVersion - 1, version: event.seatVersion, changes: [...changes.values()] });
+    }
+    const reply: StoreReply<T> = { now: call.now, value: read(), transitions: call.transitions, availability };
+    if (seats.length > 0) reply.seats = seats;
+    return reply;
   }
 
   /**
@@ -507,10 +693,10 @@ export class InProcessLockStore implements LockStore {
    * still rise, and the error carries the changes, so the owner still hears of the expiry exactly once.
    */
   private refuse(call: Call, code: ErrorCode, status: LockStatus): LockError {
-    const { now, transitions, availability } = this.finish(call, () => undefined);
+    const { now, transitions, availability, seats } = this.finish(call, () => undefined);
     // Only a refusal that recorded something carries changes (as the Redis store's do).
-    const recorded = transitions.length + availability.length > 0;
-    return new LockError(code, undefined, status, recorded ? { now, transitions, availability } : undefined);
+    const recorded = transitions.length + availability.length + (seats?.length ?? 0) > 0;
+    return new LockError(code, undefined, status, recorded ? { now, transitions, availability, ...(seats ? { seats } : {}) } : undefined);
   }
 
   /** unlock/extend: only a lock ACTIVE at `now` may go on; a due one has its expiry recorded. */
@@ -541,11 +727,13 @@ export class InProcessLockStore implements LockStore {
     if (from === 'ACTIVE') {
       this.deactivate(held);
       category.lockedRecorded -= record.quantity;
+      if (record.seats) this.freeSeats(call, record.lockId, this.seatsOf(category, record.seats));
     }
     if (to === 'CONFIRMED') {
       category.sold += record.quantity;
       // The sales ledger does not show this sale until its order completes (followLedger).
       category.pending?.set(record.lockId, call.now);
+      if (record.seats) this.sellSeats(call, this.seatsOf(category, record.seats));
       // The buyer is done: their waiting room admission ends, freeing the slot at once.
       this.admission?.lockConfirmed(idKey(record.eventId), record.userId, call.now);
     }
@@ -557,6 +745,141 @@ export class InProcessLockStore implements LockStore {
     this.terminalOrder.set(record.lockId, to === 'EXPIRED' ? record.expiresAt : call.now);
     touch(call, category, true);
     call.transitions.push({ event: EVENT_OF[to], lock: { ...record } });
+  }
+
+  // --- reserved seating ------------------------------------------------------------------------
+
+  /** A seat's status at `now`: a seat of a lock past its expiresAt is available, sweep or not. */
+  private seatStatus(seat: Seat, now: number): SeatStatus {
+    if (seat.blocked) return 'blocked';
+    if (seat.sold) return 'sold';
+    if (seat.holder !== undefined) {
+      const holder = this.locks.get(seat.holder)?.record;
+      if (holder && holder.status === 'ACTIVE' && holder.expiresAt > now) return 'held';
+    }
+    return 'available';
+  }
+
+  private seatsOf(category: Category, seatIds: readonly string[]): Seat[] {
+    const event = this.catalog.get(idKey(category.eventId));
+    return seatIds.map((id) => {
+      const seat = event?.seats.get(id);
+      if (!seat) throw new Error(`seat index out of step: ${id}`);
+      return seat;
+    });
+  }
+
+  private freeFlags(category: Category, now: number): boolean[][] {
+    return (category.layout?.rows ?? []).map((row) => row.map((seat) => this.seatStatus(seat, now) === 'available'));
+  }
+
+  /** Best available (domain `pickBestAvailable`) on the category's seats at `now`. */
+  private bestAvailable(category: Category, quantity: number, now: number): Seat[] {
+    const pick = pickBestAvailable(this.freeFlags(category, now), quantity);
+    const row = category.layout?.rows[pick.row] ?? [];
+    return row.slice(pick.start, pick.start + quantity);
+  }
+
+  /** The seats a hold of `seats` would strand (domain `strandedByHold`, per row touched). */
+  private strandedBy(category: Category, seats: Seat[], now: number): string[] {
+    const flags = this.freeFlags(category, now);
+    const byRow = new Map<number, number[]>();
+    for (const seat of seats) byRow.set(seat.row, [...(byRow.get(seat.row) ?? []), seat.pos]);
+    const stranded: string[] = [];
+    for (const [row, taking] of byRow) {
+      for (const pos of strandedByHold(flags[row] as boolean[], taking)) stranded.push((category.layout?.rows[row]?.[pos] as Seat).seatId);
+    }
+    return stranded;
+  }
+
+  private seatChange(call: Call, seat: Seat, status: SeatStatus): void {
+    const event = this.catalog.get(idKey(seat.category.eventId)) as CatalogEvent;
+    let changes = call.seatChanges.get(event);
+    if (!changes) {
+      changes = new Map();
+      call.seatChanges.set(event, changes);
+    }
+    // The last status wins; a seat keeps the place of its first change (as in the Lua twin).
+    changes.set(seat.seatId, { seatId: seat.seatId, categoryId: seat.category.categoryId, status });
+  }
+
+  private takeSeats(call: Call, record: LockRecord, seats: Seat[]): void {
+    record.seats = [...(record.seats ?? []), ...seats.map((seat) => seat.seatId)];
+    for (const seat of seats) {
+      seat.holder = record.lockId;
+      this.seatChange(call, seat, 'held');
+    }
+  }
+
+  /** The lock's seats become available, except those another lock has taken since it fell due. */
+  private freeSeats(call: Call, lockId: string, seats: Seat[]): void {
+    for (const seat of seats) {
+      if (seat.holder !== lockId) continue;
+      seat.holder = undefined;
+      this.seatChange(call, seat, 'available');
+    }
+  }
+
+  private sellSeats(call: Call, seats: Seat[]): void {
+    for (const seat of seats) {
+      seat.holder = undefined;
+      seat.sold = true;
+      this.seatChange(call, seat, 'sold');
+    }
+  }
+
+  /** `unlock` of a seat lock: by `seatIds` (all of them → RELEASED) or whole; never by quantity. */
+  private unlockSeats(call: Call, held: Held, request: UnlockRequest): StoreReply<UnlockResult> {
+    const { record, category } = held;
+    const current = record.seats;
+    if (current === undefined) throw new LockError('VALIDATION_FAILED', 'seatIds only apply to a seat lock');
+    if (request.quantity !== undefined) throw new LockError('VALIDATION_FAILED', 'a seat lock is unlocked by seatIds, not quantity');
+    const seatIds = request.seatIds === undefined ? [...current] : requireSeatIds(request.seatIds, this.policy.maxTicketsPerLock);
+    const foreign = seatIds.filter((id) => !current.includes(id));
+    if (foreign.length > 0) throw new LockError('VALIDATION_FAILED', 'some seats are not held by this lock', undefined, undefined, undefined, foreign);
+    if (seatIds.length < current.length) {
+      record.seats = current.filter((id) => !seatIds.includes(id));
+      record.quantity = record.seats.length;
+      category.lockedRecorded -= seatIds.length;
+      this.freeSeats(call, record.lockId, this.seatsOf(category, seatIds));
+      touch(call, category, true);
+      return this.finish(call, () => ({ lock: { ...record, seats: [...(record.seats ?? [])] }, releasedQuantity: seatIds.length, remainingQuantity: record.quantity }));
+    }
+    this.transition(call, held, 'RELEASED', { releasedAt: call.now, reason: 'user-unlock' });
+    return this.finish(call, () => ({ lock: { ...record, seats: [...current] }, releasedQuantity: seatIds.length, remainingQuantity: 0 }));
+  }
+
+  /** Layouts are checked before anything is defined: a bad one changes nothing. */
+  private checkLayouts(event: EventInfo): void {
+    const known = this.catalog.get(idKey(event.id));
+    const defining = new Set(event.categories.map((c) => idKey(c.categoryId)));
+    const taken = new Set<string>();
+    // Seats of the event's other (already defined) categories stay theirs.
+    for (const seat of known?.seats.values() ?? []) if (!defining.has(idKey(seat.category.categoryId))) taken.add(seat.seatId);
+    for (const info of event.categories) {
+      if (!info.seats) continue;
+      const problems = layoutProblems(info.seats, taken);
+      if (problems.length > 0) throw new LockError('VALIDATION_FAILED', `category ${idKey(info.categoryId)}: ${problems.slice(0, 3).join('; ')}`);
+      for (const row of info.seats.rows) for (const seat of row.seats) taken.add(seat);
+    }
+  }
+
+  /** Defines (or redefines) a category's seats; seats kept across a redefinition keep their state. */
+  private putLayout(event: CatalogEvent, category: Category, layout: SeatLayout): void {
+    const previous = new Map<string, Seat>();
+    for (const row of category.layout?.rows ?? []) for (const seat of row) previous.set(seat.seatId, seat);
+    for (const id of previous.keys()) event.seats.delete(id);
+    const blocked = new Set(layout.blocked ?? []);
+    const rows = layout.rows.map((row, r) =>
+      row.seats.map((seatId, pos) => {
+        const old = previous.get(seatId);
+        const seat: Seat = { seatId, category, row: r, pos, blocked: blocked.has(seatId), sold: old?.sold ?? false };
+        if (old?.holder !== undefined) seat.holder = old.holder;
+        event.seats.set(seatId, seat);
+        return seat;
+      }),
+    );
+    category.layout = { names: layout.rows.map((row) => row.row), rows };
   }
 
   private activate(held: Held): void {
@@ -615,7 +938,7 @@ export class InProcessLockStore implements LockStore {
     const key = idKey(eventId);
     let event = this.catalog.get(key);
     if (!event) {
-      event = { id: eventId, categories: new Map() };
+      event = { id: eventId, categories: new Map(), seats: new Map(), seatVersion: 1 };
       this.catalog.set(key, event);
     }
     return event;
@@ -649,6 +972,11 @@ export class InProcessLockStore implements LockStore {
 /** Oldest first; locks created in one millisecond by id (the Redis store's order too). */
 function byCreation(a: LockRecord, b: LockRecord): number {
   return a.createdAt - b.createdAt || (a.lockId < b.lockId ? -1 : a.lockId > b.lockId ? 1 : 0);
+}
+
+/** What a `hold-seats` asked, so a retry with the same requestId can be told apart from another request. */
+function seatRequestFingerprint(request: SeatHoldRequest): string {
+  return [idKey(request.eventId), request.lockId ?? '', [...request.seatIds].sort().join(' ')].join('\n');
 }
 
 function isQuantity(value: number, max: number): boolean {

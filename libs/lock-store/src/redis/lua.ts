@@ -15,14 +15,17 @@ import { EVENTS } from './lua/events.js';
 import { EXTEND } from './lua/extend.js';
 import { FOLLOW_LEDGER } from './lua/follow-ledger.js';
 import { GET } from './lua/get.js';
+import { HOLD_SEATS } from './lua/hold-seats.js';
 import { LOCK } from './lua/lock.js';
 import { withPrelude } from './lua/prelude.js';
 import { RELEASE } from './lua/release.js';
 import { RELEASE_SESSION } from './lua/release-session.js';
+import { SEAT_LAYOUT, SEAT_MAP } from './lua/seat-map.js';
 import { SET_CATEGORY_TOTAL } from './lua/set-category-total.js';
 import { STATS } from './lua/stats.js';
 import { SWEEP } from './lua/sweep.js';
 import { UNLOCK } from './lua/unlock.js';
+import { UNLOCK_SEATS } from './lua/unlock-seats.js';
 
 export { HEADER_ARGS } from './lua/prelude.js';
 
@@ -43,6 +46,11 @@ export const SCRIPTS = {
   followLedger: withPrelude(FOLLOW_LEDGER),
   sweep: withPrelude(SWEEP),
   stats: withPrelude(STATS),
+  // Reserved seating (CONTRACT §6).
+  holdSeats: withPrelude(HOLD_SEATS),
+  unlockSeats: withPrelude(UNLOCK_SEATS),
+  seatMap: withPrelude(SEAT_MAP),
+  seatLayout: withPrelude(SEAT_LAYOUT),
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;

@@ -12,7 +12,7 @@
 export const KEY = {
   /** LIST of event keys in definition order. */
   events: 'events',
-  /** HASH per event: `id`, `idt` (`n` number / `s` string: the catalog's form), `name`. */
+  /** HASH per event: `id`, `idt` (`n` number / `s` string: the catalog's form), `name`; `sver` seat version, `lver` seat layout version. */
   event: 'event',
   /** LIST per event of its category keys in definition order. */
   eventCats: 'event-cats',
@@ -47,6 +47,16 @@ export const KEY = {
   users: 'users',
   /** ZSET category ref → latest expiresAt of its recorded-ACTIVE locks. */
   cats: 'cats',
+  /** HASH per event key: seatId → state of a seat that is not plainly available: `b` blocked, `s` sold, `h:<expiresAt>:<lockId>` held (until expiresAt). */
+  seat: 'seat',
+  /** HASH per event key: seatId → `<categoryKey>|<row>|<pos>` (1-based), for every seat of its reserved categories. */
+  seatPos: 'seat-pos',
+  /** LIST per category ref: its rows best first, each its seat ids left to right joined by spaces. */
+  seatRows: 'seat-rows',
+  /** LIST per category ref: the row names, in the order of `seatRows`. */
+  seatRowNames: 'seat-row-names',
+  /** STRING per `<len(userId)>:<userId>:<requestId>` → `<lockId>\n<what was asked>` of a `hold-seats`, PX retentionMs. */
+  seatRequest: 'seat-req',
   /** STREAM of lifecycle events (`event`, `lock`) for the lifecycle sinks (only with `outbox: true`). */
   outbox: 'outbox',
   /** STRING per sink (`outbox-lease:<sink>`): the instance relaying the outbox to that sink now (a lease with a TTL). */

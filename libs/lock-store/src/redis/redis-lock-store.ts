@@ -6,7 +6,10 @@ import {
   defaultMessage,
   idKey,
   isErrorCode,
+  layoutProblems,
   requireId,
+  requireSeatIds,
+  sellableSeats,
   requireText,
   type Availability,
   type CatalogId,
@@ -21,6 +24,10 @@ import {
   type LockStats,
   type LockStore,
   type LockTransition,
+  type SeatDelta,
+  type SeatHoldRequest,
+  type SeatMap,
+  type SeatStatus,
   type StoreReply,
   type SweepResult,
   type UnlockRequest,
@@ -68,9 +75,15 @@ export interface RawChanges {
   now: number;
   transitions: LockTransition[];
   availability: Omit<Availability, 'timestamp'>[];
+  seats?: SeatDelta[];
 }
 
 type IdType = 'n' | 's';
+
+interface SeatLayoutCache {
+  layout: number;
+  categories: Array<{ categoryId: CatalogId; rows: Array<{ row: string; seats: string[] }> }>;
+}
 
 const POLICY_FIELDS = ['lockDurationMs', 'maxLifetimeMs', 'maxActiveLocksPerUser', 'maxTicketsPerLock', 'retentionMs'] as const;
 
@@ -86,6 +99,10 @@ export class RedisLockStore implements LockStore {
   private readonly commands: Record<ScriptName, string>;
   private readonly clock: (() => number) | undefined;
   private readonly newLockId: () => string;
+  private readonly maxSeats: number;
+  /** Seat layouts by event key, with the layout version they were read at (see {@link seatMap}). */
+  private readonly layouts = new Map<string, SeatLayoutCache>();
+  private readonly orphanRule: string;
 
   constructor(options: RedisLockStoreOptions) {
     const prefix = options.keyPrefix ?? 'tl';
@@ -100,6 +117,8 @@ export class RedisLockStore implements LockStore {
     this.base = keyBase(prefix);
     // Order = ARGV[1..7] of every script (lua/prelude.ts); ARGV[8], the clock, is added per call.
     this.header = POLICY_FIELDS.map((name) => String(policy[name]));
+    this.maxSeats = policy.maxTicketsPerLock;
+    this.orphanRule = policy.seatOrphanRule ?? 'off';
     this.header.push(options.outbox ? '1' : '0');
     if (options.origin !== undefined && !isValidOrigin(options.origin)) throw new Error(`Invalid origin: ${JSON.stringify(options.origin)}`);
     this.header.push(options.origin ?? '');
@@ -118,9 +137,19 @@ export class RedisLockStore implements LockStore {
   async defineEvent(event: EventInfo, options: { replaceTotals: boolean }): Promise<StoreReply<Availability[]>> {
     const [ek, eidt] = catalogId(event.id);
     const args: string[] = [ek, eidt, ...optional(event.name), options.replaceTotals ? '1' : '0', String(event.categories.length)];
+    const seen = new Set<string>();
     for (const category of event.categories) {
       const [ck, cidt] = catalogId(category.categoryId);
-      args.push(ck, cidt, String(category.totalTickets), ...optional(category.name), category.soldTickets === undefined ? '' : String(category.soldTickets));
+      const layout = category.seats;
+      if (layout) {
+        // Checked here (ids, repeats within the event being defined); the script checks the seats stored before.
+        const problems = layoutProblems(layout, seen);
+        if (problems.length > 0) throw new LockError('VALIDATION_FAILED', `category ${ck}: ${problems.slice(0, 3).join('; ')}`);
+        for (const row of layout.rows) for (const seat of row.seats) seen.add(seat);
+      }
+      const total = layout ? sellableSeats(layout) : category.totalTickets;
+      const seats = layout ? JSON.stringify({ rows: layout.rows.map((r) => ({ row: r.row, seats: r.seats })), blocked: layout.blocked ?? [] }) : '';
+      args.push(ck, cidt, String(total), ...optional(category.name), category.soldTickets === undefined ? '' : String(category.soldTickets), seats);
     }
     return stamped(await this.call('defineEvent', args, VALUES.countsList));
   }
@@ -142,10 +171,76 @@ export class RedisLockStore implements LockStore {
     return this.call('lock', args, VALUES.granted);
   }
 
+  async holdSeats(request: SeatHoldRequest): Promise<StoreReply<LockGranted>> {
+    const seatIds = requireSeatIds(request.seatIds, this.maxSeats);
+    const asked = [lookupKey(request.eventId), request.lockId ?? '', [...seatIds].sort().join(' ')].join('\n');
+    const args = [
+      randomUUID(),
+      lookupKey(request.eventId),
+      requireText(request.userId),
+      requireText(request.sessionId),
+      request.requestId === undefined ? '' : requireText(request.requestId),
+      request.lockId === undefined ? '' : requireText(request.lockId),
+      this.orphanRule,
+      asked,
+      String(seatIds.length),
+      ...seatIds,
+    ];
+    return this.call('holdSeats', args, VALUES.granted);
+  }
+
+  /**
+   * The seat map: one script reads the seats that are taken (and the event's seat and layout
+   * versions); the layout, which changes only when the catalog redefines it, is read once per layout
+   * version and kept here. So a 100,000-seat map costs Redis the taken seats, not every seat.
+   */
+  async seatMap(eventId: CatalogId): Promise<StoreReply<SeatMap>> {
+    const ek = lookupKey(eventId);
+    for (let attempt = 0; ; attempt++) {
+      const reply = await this.call('seatMap', [ek], VALUES.seatStates);
+      const layout = await this.layoutOf(ek, reply.value.layout);
+      // A redefinition between the two reads: read again (it cannot keep happening).
+      if (layout.layout !== reply.value.layout && attempt < 3) continue;
+      const taken = new Map<string, SeatStatus>();
+      const states = reply.value.states;
+      for (let i = 0; i < states.length; i += 2) taken.set(states[i] as string, states[i + 1] as SeatStatus);
+      const categories = layout.categories.map((category) => ({
+        categoryId: category.categoryId,
+        rows: category.rows.map((row) => ({ row: row.row, seats: row.seats.map((seatId) => ({ seatId, status: taken.get(seatId) ?? 'available' })) })),
+      }));
+      const { layout: _version, states: _states, ...rest } = reply.value;
+      return { ...reply, value: { ...rest, categories } };
+    }
+  }
+
+  private async layoutOf(ek: string, version: number): Promise<SeatLayoutCache> {
+    const known = this.layouts.get(ek);
+    if (known && known.layout === version) return known;
+    const { value } = await this.call('seatLayout', [ek], VALUES.seatLayout);
+    const layout: SeatLayoutCache = {
+      layout: value.layout,
+      categories: value.categories.map((category) => ({
+        categoryId: category.categoryId,
+        rows: category.rows.map((row) => ({ row: row.row, seats: row.seats.split(' ') })),
+      })),
+    };
+    this.layouts.delete(ek);
+    this.layouts.set(ek, layout);
+    // A few events' layouts at most are read at a time: keep the latest 100.
+    if (this.layouts.size > 100) this.layouts.delete(this.layouts.keys().next().value as string);
+    return layout;
+  }
+
   async unlock(request: UnlockRequest): Promise<StoreReply<UnlockResult>> {
     const { target } = request;
     const selector =
       'lockId' in target ? ['id', target.lockId, ''] : ['cat', lookupKey(target.eventId), lookupKey(target.categoryId)];
+    if (request.seatIds !== undefined) {
+      if (request.quantity !== undefined) throw new LockError('VALIDATION_FAILED', 'a seat lock is unlocked by seatIds, not quantity');
+      const seatIds = requireSeatIds(request.seatIds, this.maxSeats);
+      const args = [requireText(request.userId), ...selector, String(seatIds.length), ...seatIds];
+      return this.call('unlockSeats', args, VALUES.unlocked);
+    }
     const quantity = request.quantity === undefined ? '' : String(request.quantity);
     return this.call('unlock', [requireText(request.userId), ...selector, quantity], VALUES.unlocked);
   }
@@ -227,9 +322,9 @@ export class RedisLockStore implements LockStore {
     const changes = changesOf(raw);
     if (raw.error !== undefined) {
       const code = isErrorCode(raw.error) ? raw.error : 'INTERNAL_ERROR';
-      const recorded = changes.transitions.length + changes.availability.length > 0;
+      const recorded = changes.transitions.length + changes.availability.length + (changes.seats?.length ?? 0) > 0;
       const message = typeof raw.message === 'string' ? raw.message : defaultMessage(code);
-      throw new LockError(code, message, raw.status, recorded ? changes : undefined, typeof raw.orderId === 'string' ? raw.orderId : undefined);
+      throw new LockError(code, message, raw.status, recorded ? changes : undefined, typeof raw.orderId === 'string' ? raw.orderId : undefined, raw.seatIds);
     }
     return { ...changes, value: parseReply(schema, raw.value ?? null, `Redis script ${op}`) };
   }
@@ -266,7 +361,9 @@ function stamped(reply: StoreReply<Omit<Availability, 'timestamp'>[]>): StoreRep
 
 /** The changes a script printed, its counts stamped with its instant. */
 export function changesOf(raw: RawChanges): LockChanges {
-  return { now: raw.now, transitions: raw.transitions, availability: stampAvailability(raw.availability, raw.now) };
+  const changes: LockChanges = { now: raw.now, transitions: raw.transitions, availability: stampAvailability(raw.availability, raw.now) };
+  if (raw.seats !== undefined && raw.seats.length > 0) changes.seats = raw.seats;
+  return changes;
 }
 
 /** Counts as the scripts print them get the reply's instant as their ISO `timestamp`. */

@@ -7,6 +7,7 @@ import {
   type LockRecord,
   type LockStats,
   type LockTransition,
+  type SeatDelta,
   type SweepResult,
   type UnlockResult,
 } from '#lock-domain';
@@ -41,6 +42,8 @@ export const lockRecord = z.object({
   orderId: z.string().optional(),
   reason: z.string().optional(),
   requestId: z.string().optional(),
+  /** Seat locks only (CONTRACT §6). */
+  seats: z.array(z.string()).optional(),
 }) satisfies z.ZodType<LockRecord>;
 
 /** Counts as the scripts print them: the reply's instant is stamped on afterwards. */
@@ -61,11 +64,22 @@ const transition = z.object({
   lock: lockRecord,
 }) satisfies z.ZodType<LockTransition>;
 
+const seatStatus = z.enum(['available', 'held', 'sold', 'blocked']);
+
+/** One call's seat changes for one event (CONTRACT §6 `seat-update`). */
+const seatDelta = z.object({
+  eventId: catalogId,
+  fromVersion: int,
+  version: int,
+  changes: z.array(z.object({ seatId: z.string(), categoryId: catalogId, status: seatStatus })),
+}) satisfies z.ZodType<SeatDelta>;
+
 /** What every script reply and every change announcement carries. */
 export const rawChanges = z.object({
   now: int,
   transitions: z.array(transition),
   availability: z.array(counts),
+  seats: z.array(seatDelta).optional(),
 });
 
 /** A script's reply: its value, or a refusal's code (and the lock's status). */
@@ -77,6 +91,8 @@ export const rawReply = rawChanges.extend({
   message: z.string().optional(),
   /** The order a lock was already confirmed for (`LOCK_NOT_ACTIVE` on confirm). */
   orderId: z.string().optional(),
+  /** The seats a seat refusal names (CONTRACT §6). */
+  seatIds: z.array(z.string()).optional(),
 });
 
 /** The value each operation answers. */
@@ -92,9 +108,16 @@ export const VALUES = {
     z.object({
       id: catalogId,
       name: z.string().optional(),
-      categories: z.array(z.object({ categoryId: catalogId, name: z.string().optional(), totalTickets: int })),
+      categories: z.array(z.object({ categoryId: catalogId, name: z.string().optional(), totalTickets: int, reserved: z.literal(true).optional() })),
     }),
   ) satisfies z.ZodType<EventInfo[]>,
+  /** The seat-map script: the seats that are not available, as `[seatId, status, …]`, and the versions. */
+  seatStates: z.object({ eventId: catalogId, version: int, layout: int, states: z.array(z.string()) }),
+  /** The seat-layout script: rows as space-joined seat ids, per reserved category. */
+  seatLayout: z.object({
+    layout: int,
+    categories: z.array(z.object({ categoryId: catalogId, rows: z.array(z.object({ row: z.string(), seats: z.string() })) })),
+  }),
   swept: z.object({ expired: int, purged: int }) satisfies z.ZodType<SweepResult>,
   stats: z.object({
     totalLocks: int,

@@ -18,8 +18,17 @@ if not isDue(h) and h.status == 'ACTIVE' then
   if c.sold + tonumber(h.quantity) > c.total then return fail('INSUFFICIENT_TICKETS', 'ACTIVE') end
   return ok(confirmRec(h, orderId))
 end
--- Late confirm: the lock no longer counts, so it fits only if its quantity is free again now.
-local fits = catCounts(h.ref).avail >= tonumber(h.quantity)
+-- Late confirm: the lock no longer counts, so it fits only if its quantity (its very seats) is free again now.
+local fits
+if h.seats then
+  fits = true
+  for _, id in ipairs(words(h.seats)) do
+    local v = redis.call('HGET', kSeat(h.eid), id)
+    if seatStatus(v) ~= 'available' and not heldBy(v, h.lockId) then fits = false end
+  end
+else
+  fits = catCounts(h.ref).avail >= tonumber(h.quantity)
+end
 if h.status == 'ACTIVE' then expireRec(h) end
 if not fits then return fail('LOCK_EXPIRED', 'EXPIRED') end
 return ok(confirmRec(h, orderId))

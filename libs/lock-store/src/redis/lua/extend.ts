@@ -14,6 +14,14 @@ if exp > tonumber(h.expiresAt) then
   redis.call('ZADD', kUserLocks(h.userId), 'XX', h.expiresAt, h.lockId)
   redis.call('ZADD', K_USERS, 'GT', h.expiresAt, h.userId)
   redis.call('ZADD', K_CATS, 'GT', h.expiresAt, h.ref)
+  -- Held seats carry their lock's expiresAt (exact seat expiry without a lookup).
+  if h.seats then
+    for _, id in ipairs(words(h.seats)) do
+      if heldBy(redis.call('HGET', kSeat(h.eid), id), h.lockId) then
+        redis.call('HSET', kSeat(h.eid), id, 'h:' .. h.expiresAt .. ':' .. h.lockId)
+      end
+    end
+  end
 end
 return ok(lockJson(h))
 `;

@@ -28,6 +28,12 @@ else
 end
 if redis.call('ZCOUNT', kUserLocks(u), '(' .. NOWS, '+inf') >= MAXACTIVE then return fail('TOO_MANY_LOCKS') end
 if c.avail < q then return fail('INSUFFICIENT_TICKETS') end
+-- A reserved category: the quantity is best available seats (seat-helpers pickBest).
+local picked = nil
+if isReserved(r) then
+  picked = pickBest(ek, r, q)
+  if not picked then return fail('NO_ADJACENT_SEATS') end
+end
 if stale then expireRec(stale) end
 local exp = I(NOW + DUR)
 local h = {
@@ -40,7 +46,8 @@ if rid ~= '' then
   h.rq = I(q)
   redis.call('SET', kRequest(u, rid), lockId, 'PX', I(RETAIN))
 end
-setFields(h, 'lockId', 'eid', 'eidt', 'cid', 'cidt', 'ref', 'quantity', 'userId', 'sessionId', 'status', 'createdAt', 'expiresAt', 'requestId', 'rq')
+if picked then takeSeats(h, picked) end
+setFields(h, 'lockId', 'eid', 'eidt', 'cid', 'cidt', 'ref', 'quantity', 'userId', 'sessionId', 'status', 'createdAt', 'expiresAt', 'requestId', 'rq', 'seats')
 redis.call('ZADD', K_DUE, exp, lockId)
 redis.call('ZADD', kCatLocks(r), exp, lockId)
 redis.call('ZADD', kUserLocks(u), exp, lockId)

@@ -19,6 +19,7 @@
  * Every number handed to `redis.call` is pre-formatted too (Lua would print it with `%.14g`).
  */
 import { KEY } from '../redis-keys.js';
+import { SEAT_HELPERS } from './seat-helpers.js';
 
 /** Where an operation's own arguments start in ARGV. */
 export const HEADER_ARGS = 8;
@@ -76,6 +77,7 @@ local function isInt(n) return n ~= nil and n == n and n == math.floor(n) and n 
 local function J(s) return cjson.encode(s) end
 -- Ids keep the catalog's form: 'n' ids are stored as their decimal string and printed bare.
 local function JID(v, t) if t == 'n' then return v end return J(v) end
+${SEAT_HELPERS}
 
 local function loadLock(id)
   if not id or id == '' then return nil end
@@ -97,6 +99,7 @@ local function lockJson(h)
   if h.orderId then p[#p + 1] = '"orderId":' .. J(h.orderId) end
   if h.reason then p[#p + 1] = '"reason":' .. J(h.reason) end
   if h.requestId then p[#p + 1] = '"requestId":' .. J(h.requestId) end
+  if h.seats then p[#p + 1] = '"seats":' .. idsJson(words(h.seats)) end
   return '{' .. table.concat(p, ',') .. '}'
 end
 
@@ -186,6 +189,7 @@ local function deactivate(h)
   refreshMax(K_CATS, r, kCatLocks(r))
   statAdd('ACTIVE', -1)
   touch(r, true)
+  if h.seats then freeSeats(h, words(h.seats)) end
 end
 
 -- An EXPIRED lock became terminal at its expiresAt, whenever the expiry is recorded.
@@ -212,6 +216,7 @@ end
 -- ACTIVE (not due) or recorded EXPIRED → CONFIRMED; the quantity moves to 'sold'.
 local function confirmRec(h, orderId)
   if h.status == 'ACTIVE' then deactivate(h) else statAdd(h.status, -1) end
+  if h.seats then sellSeats(h) end
   redis.call('HINCRBY', kCat(h.ref), 'sold', h.quantity)
   -- Following a sales ledger: this sale is not in it until its order completes (follow-ledger).
   if redis.call('HEXISTS', kCat(h.ref), 'ledger') == 1 then redis.call('ZADD', kCatPending(h.ref), NOWS, h.lockId) end
@@ -234,8 +239,11 @@ local function finish(part)
   applyBumps()
   local av = {}
   for _, r in ipairs(CHANGED_LIST) do av[#av + 1] = availJson(r) end
-  local changes = '"transitions":[' .. table.concat(TRANS, ',') .. '],"availability":[' .. table.concat(av, ',') .. ']}'
-  if ORIGIN ~= '' and (#TRANS > 0 or #av > 0) then
+  local seats = seatDeltas()
+  local changes = '"transitions":[' .. table.concat(TRANS, ',') .. '],"availability":[' .. table.concat(av, ',') .. ']'
+  if #seats > 0 then changes = changes .. ',"seats":[' .. table.concat(seats, ',') .. ']' end
+  changes = changes .. '}'
+  if ORIGIN ~= '' and (#TRANS > 0 or #av > 0 or #seats > 0) then
     redis.call('PUBLISH', K_CHANGES, ORIGIN .. ' {"now":' .. NOWS .. ',' .. changes)
   end
   return '{"now":' .. NOWS .. ',' .. part .. ',' .. changes
@@ -246,6 +254,10 @@ local function fail(code, status)
   local part = '"error":' .. J(code)
   if status then part = part .. ',"status":' .. J(status) end
   return finish(part)
+end
+-- A seat refusal names its seats (CONTRACT §6).
+local function failSeats(code, ids)
+  return finish('"error":' .. J(code) .. ',"seatIds":' .. idsJson(ids))
 end
 -- The owner's refusal for a lock that is not ACTIVE now, or nil; a due one is recorded EXPIRED first.
 local function notActive(h)
@@ -269,7 +281,8 @@ end
 local function ensureEvent(ek, eidt, name)
   if redis.call('EXISTS', kEvent(ek)) == 1 then return false end
   redis.call('RPUSH', K_EVENTS, ek)
-  redis.call('HSET', kEvent(ek), 'id', ek, 'idt', eidt)
+  -- sver: the event's seat version (CONTRACT §6), 1 before any seat changed.
+  redis.call('HSET', kEvent(ek), 'id', ek, 'idt', eidt, 'sver', '1')
   if name then redis.call('HSET', kEvent(ek), 'name', name) end
   return true
 end

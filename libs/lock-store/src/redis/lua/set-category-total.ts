@@ -5,7 +5,8 @@ local total = tonumber(X(5))
 if not isInt(total) or total < 0 then return fail('VALIDATION_FAILED') end
 ensureEvent(ek, eidt, nil)
 local r = catRef(ek, ck)
-if not ensureCat(ek, ck, cidt, total, nil) then replaceTotal(r, total) end
+-- A reserved category's size is its seat map; a bare total cannot say which seats changed.
+if not ensureCat(ek, ck, cidt, total, nil) and not isReserved(r) then replaceTotal(r, total) end
 applyBumps()
 return ok(availJson(r))
 `;

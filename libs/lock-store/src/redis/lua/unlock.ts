@@ -14,6 +14,8 @@ local refusal = notActive(h)
 if refusal then return refusal end
 local held = tonumber(h.quantity)
 local q = held
+-- A seat lock gives back seats (unlockSeats), never a bare quantity.
+if h.seats and X(5) ~= '' then return fail('VALIDATION_FAILED') end
 if X(5) ~= '' then
   q = tonumber(X(5))
   if not isInt(q) or q < 1 or q > held then return fail('VALIDATION_FAILED') end
