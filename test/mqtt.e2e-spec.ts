@@ -17,10 +17,23 @@ interface ShowingBody {
   timestamp: string;
 }
 
-/** The test catalog plus an event with a waiting room (CONTRACT §7). */
+/** The test catalog plus an event with a waiting room (CONTRACT §7) and a small cinema (reserved seating, §6). */
 const CATALOG = {
-  events: [...TEST_CATALOG.events, { id: 'rush', categories: [{ categoryId: 'ga', totalTickets: 100 }], waitingRoom: { admitPerMinute: 600, maxActiveUsers: 1, admissionMinutes: 10 } }],
+  events: [
+    ...TEST_CATALOG.events,
+    { id: 'rush', categories: [{ categoryId: 'ga', totalTickets: 100 }], waitingRoom: { admitPerMinute: 600, maxActiveUsers: 1, admissionMinutes: 10 } },
+    {
+      id: 7,
+      name: 'Cinema 7',
+      categories: [{ categoryId: 'stalls', totalTickets: 40, seats: { rows: ['A', 'B', 'C', 'D'].map((row) => ({ row, seats: Array.from({ length: 10 }, (_, i) => `${row}${i + 1}`) })) } }],
+    },
+  ],
 };
+
+interface SeatMapBody {
+  version: number;
+  categories: Array<{ rows: Array<{ seats: Array<{ seatId: string; status: string }> }> }>;
+}
 
 /** Seed 003's frontends over MQTT-over-WebSocket, against two instances sharing Redis. */
 describe('MQTT bridge: state topics from every instance', () => {
@@ -79,6 +92,25 @@ describe('MQTT bridge: state topics from every instance', () => {
     const versions = seen.map((m) => (m.body as unknown as ShowingBody).version);
     expect(new Set(versions).size).toBe(versions.length);
     expect([...versions].sort((x, y) => x - y)).toEqual(versions);
+  });
+
+  it('a WebSocket subscriber sees seats/status within 1 s of seat holds made on either instance', async () => {
+    const browser = await browserClient(broker);
+    clients.push(browser);
+    await subscribe(browser, 'seats/status/7');
+    const seen = record(browser);
+    const { socket: onA } = await connect(a.socketUrl, { userId: 'mqtt-seats-a' });
+    const { socket: onB } = await connect(b.socketUrl, { userId: 'mqtt-seats-b' });
+    for (const [socket, seat] of [[onA, 'A1'], [onB, 'A2']] as const) {
+      const heldAt = Date.now();
+      ok(await request(socket, 'hold-seats', { eventId: 7, seatIds: [seat] }));
+      const status = await waitFor(seen, (m) => m.body.seat_id === seat && m.body.status === 'reserved', 1000);
+      expect(status.at - heldAt).toBeLessThan(1000);
+      expect(status.body).toMatchObject({ showing_id: 7, seat_id: seat, status: 'reserved' });
+    }
+    // One publisher: each change once.
+    await sleep(300);
+    expect(seen.filter((m) => m.body.seat_id === 'A1')).toHaveLength(1);
   });
 
   it('a late subscriber gets the retained latest state at once', async () => {
@@ -142,6 +174,9 @@ describe('MQTT bridge: state topics from every instance', () => {
     });
     await sleep(500);
     await broker.stop();
+    // Seats held during the outage too: the snapshot republished after it must show them.
+    const seatHolds = sockets.slice(0, 4).map(({ socket }, i) => timed(() => request(socket, 'hold-seats', { eventId: 7, seatIds: [`D${i + 1}`] })));
+    for (const held of await Promise.all(seatHolds)) if (!held.success) failures++;
     await sleep(3000);
     await broker.start();
     await sleep(500);
@@ -161,6 +196,26 @@ describe('MQTT bridge: state topics from every instance', () => {
         await subscribe(late, 'showing/update/1');
         const retained = await waitFor(seen, () => true, 1000).catch(() => undefined);
         return retained !== undefined && sameCounts((retained.body as unknown as ShowingBody).categories, truth);
+      } finally {
+        await late.endAsync();
+      }
+    }, 5000);
+
+    const seats = (await (await fetch(`${a.baseUrl}/events/7/seats`)).json()) as SeatMapBody;
+    const taken = Object.fromEntries(
+      seats.categories
+        .flatMap((c) => c.rows.flatMap((r) => r.seats))
+        .filter((seat) => seat.status !== 'available')
+        .map((seat) => [seat.seatId, seat.status === 'held' ? 'reserved' : seat.status]),
+    );
+    expect(Object.keys(taken)).toEqual(expect.arrayContaining(['D1', 'D2', 'D3', 'D4']));
+    await until(async () => {
+      const late = await browserClient(broker);
+      try {
+        const seen = record(late);
+        await subscribe(late, 'seats/snapshot/7');
+        const retained = await waitFor(seen, () => true, 1000).catch(() => undefined);
+        return retained?.body.version === seats.version && JSON.stringify(retained.body.seats) === JSON.stringify(taken);
       } finally {
         await late.endAsync();
       }

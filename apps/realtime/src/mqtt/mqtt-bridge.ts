@@ -10,6 +10,7 @@ import { Metrics } from '../observability/metrics.js';
 import { WaitingRoomService } from '../waiting-room/waiting-room.service.js';
 import { RedisLeaderLease, SoleLeaderLease } from './leader-lease.js';
 import { MqttLink } from './mqtt-link.js';
+import { MqttRequests } from './mqtt-requests.js';
 import { MqttStatePublisher, type MqttStateSource } from './mqtt-state.publisher.js';
 import { TOPICS, bookingId, type BookingConfirmation } from './mqtt-topics.js';
 
@@ -24,6 +25,7 @@ export class MqttBridge {
   /** Absent without `MQTT_URL`: every method is then a no-op. */
   readonly link: MqttLink | undefined;
   private readonly publisher: MqttStatePublisher | undefined;
+  private readonly requests: MqttRequests | undefined;
   private unsubscribe: (() => void) | undefined;
   private readonly reconnectListeners: Array<() => void> = [];
 
@@ -69,6 +71,8 @@ export class MqttBridge {
       broadcastIntervalMs: config.broadcastIntervalMs,
       onLeading: (leading) => metrics.mqttConnected.set({ role: 'publisher' }, leading ? 1 : 0),
     });
+    // Only behind an ACL that lets a client write its own booking/request/{userId} (CONTRACT §8).
+    if (mqtt.acceptRequests) this.requests = new MqttRequests({ link: this.link, hold: (call) => this.locks.holdSeats(call) });
   }
 
   /** Whether this instance publishes the state topics now (tests, logs). */
@@ -80,6 +84,7 @@ export class MqttBridge {
     if (!this.link || !this.publisher) return;
     const publisher = this.publisher;
     this.unsubscribe = this.bus.subscribe((changes) => publisher.offer(changes));
+    this.requests?.start();
     this.link.start();
     publisher.start();
   }
@@ -114,9 +119,17 @@ export class MqttBridge {
   private source(): MqttStateSource {
     return {
       events: async () =>
-        (await this.locks.events()).map(({ event, availability }) => ({ eventId: event.id, availability, reserved: false })),
+        (await this.locks.events()).map(({ event, availability }) => ({
+          eventId: event.id,
+          availability,
+          reserved: event.categories.some((category) => category.reserved === true || category.seats !== undefined),
+        })),
       eventAvailability: (eventId) => this.locks.eventAvailability(eventId),
-      seatStatuses: () => Promise.resolve(null),
+      seatStatuses: async (eventId) => {
+        const map = await this.locks.seatMap(eventId);
+        if (map.categories.length === 0) return null;
+        return { version: map.version, seats: map.categories.flatMap((category) => category.rows.flatMap((row) => row.seats)) };
+      },
       queues: async () => (await this.rooms.snapshots()).rooms,
     };
   }

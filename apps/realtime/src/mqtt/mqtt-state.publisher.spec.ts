@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Availability, LockChanges } from '#lock-domain';
+import type { Availability, LockChanges, SeatDelta } from '#lock-domain';
 import type { LeaderLease } from './leader-lease.js';
 import type { MqttLink } from './mqtt-link.js';
 import { matches } from './mqtt-link.js';
@@ -19,7 +19,7 @@ const counts = (categoryId: number, version: number, locked = version): Availabi
   timestamp: new Date(0).toISOString(),
 });
 
-const changes = (availability: Availability[], seats?: unknown[]): LockChanges => ({ now: 0, transitions: [], availability, ...(seats ? { seats } : {}) });
+const changes = (availability: Availability[], seats?: SeatDelta[]): LockChanges => ({ now: 0, transitions: [], availability, ...(seats ? { seats } : {}) });
 
 interface Sent {
   topic: string;

@@ -1,22 +1,15 @@
 import { Logger } from '@nestjs/common';
-import { idKey, type Availability, type CatalogId, type LockChangeFeed, type LockChanges } from '#lock-domain';
+import { idKey, type Availability, type CatalogId, type LockChangeFeed, type LockChanges, type SeatDelta, type SeatStatus } from '#lock-domain';
 import { errorMessage } from '../common/error-message.js';
 import type { LeaderLease } from './leader-lease.js';
 import type { MqttLink } from './mqtt-link.js';
-import { TOPICS, mqttSeatStatus, showingVersion, type QueuePosition, type SeatSnapshot, type SeatStatusMessage, type ServiceSeatStatus, type ShowingUpdate } from './mqtt-topics.js';
+import { TOPICS, mqttSeatStatus, showingVersion, type QueuePosition, type SeatSnapshot, type SeatStatusMessage, type ShowingUpdate } from './mqtt-topics.js';
 import { Throttle } from './throttle.js';
 
 /** One event's seat statuses at one seat version, as the store answers `seatMap`. */
 export interface SeatStatuses {
   version: number;
-  seats: Array<{ seatId: string; status: ServiceSeatStatus }>;
-}
-
-/** A store call's seat changes for one event (the `seats` of {@link LockChanges}). */
-export interface SeatDeltaLike {
-  eventId: CatalogId;
-  version: number;
-  changes: Array<{ seatId: string; status: ServiceSeatStatus }>;
+  seats: Array<{ seatId: string; status: SeatStatus }>;
 }
 
 /** A waiting room's progress (CONTRACT §7) as `queue/position` carries it. */
@@ -143,8 +136,7 @@ export class MqttStatePublisher {
   offer(changes: LockChanges): void {
     if (!this.leading) return;
     for (const availability of changes.availability) this.offerAvailability(availability);
-    const seats = (changes as LockChanges & { seats?: SeatDeltaLike[] }).seats;
-    if (seats) for (const delta of seats) this.offerSeats(delta);
+    if (changes.seats) for (const delta of changes.seats) this.offerSeats(delta);
   }
 
   async stop(): Promise<void> {
@@ -301,7 +293,7 @@ export class MqttStatePublisher {
     );
   }
 
-  private offerSeats(delta: SeatDeltaLike): void {
+  private offerSeats(delta: SeatDelta): void {
     const key = idKey(delta.eventId);
     this.eventIds.set(key, delta.eventId);
     let versions = this.seatVersions.get(key);

@@ -1,4 +1,4 @@
-import { idKey, type Availability, type CatalogId } from '#lock-domain';
+import { idKey, type Availability, type CatalogId, type SeatStatus } from '#lock-domain';
 
 /**
  * Seed 003's MQTT topics and payloads (CONTRACT §8): snake_case fields, topic names relative to
@@ -16,19 +16,17 @@ export const TOPICS = {
   bookingRequestPrefix: 'booking/request/',
 } as const;
 
-/** The service's seat statuses (§6). */
-export type ServiceSeatStatus = 'available' | 'held' | 'sold' | 'blocked';
 /** Seed 003's words for them: held → reserved, sold → booked. */
 export type MqttSeatStatus = 'available' | 'reserved' | 'booked' | 'blocked';
 
-const SEAT_STATUS: Record<ServiceSeatStatus, MqttSeatStatus> = {
+const SEAT_STATUS: Record<SeatStatus, MqttSeatStatus> = {
   available: 'available',
   held: 'reserved',
   sold: 'booked',
   blocked: 'blocked',
 };
 
-export function mqttSeatStatus(status: ServiceSeatStatus): MqttSeatStatus {
+export function mqttSeatStatus(status: SeatStatus): MqttSeatStatus {
   return SEAT_STATUS[status];
 }
 
