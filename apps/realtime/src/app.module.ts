@@ -6,6 +6,7 @@ import { GatewayModule } from './gateway/gateway.module.js';
 import { HealthModule } from './health/health.module.js';
 import { HttpApiModule } from './http/http.module.js';
 import { LocksModule } from './locks/locks.module.js';
+import { MqttModule } from './mqtt/mqtt.module.js';
 import { ObservabilityModule } from './observability/observability.module.js';
 import { RmqModule } from './rmq/rmq.module.js';
 import { ShutdownModule } from './shutdown/shutdown.module.js';
@@ -28,6 +29,8 @@ export class AppModule {
         GatewayModule,
         HttpApiModule,
         DemoModule,
+        // A no-op without MQTT_URL.
+        MqttModule,
         ShutdownModule,
         // The RabbitMQ transport and lifecycle events exist only with RABBITMQ_URL.
         ...(config.rabbitmqUrl ? [RmqModule] : []),

@@ -44,6 +44,8 @@ export interface AppConfig {
   jwt: { secret?: string; publicKey?: string; requireExp: boolean };
   allowAnonymous: boolean;
   logLevel: LogLevel;
+  /** `MQTT_URL` and friends (CONTRACT §8); absent: no MQTT bridge. */
+  mqtt?: MqttConfig;
   /** Accepted but doubtful settings (e.g. a short `JWT_SECRET` outside production), logged at start-up. */
   warnings: string[];
   /** Waiting rooms (CONTRACT §7). */
@@ -53,6 +55,22 @@ export interface AppConfig {
     /** `ADMISSION_TOKEN_SECRET`: signs admission tokens (HS256). Absent: see waiting-room/admission-tokens.ts. */
     tokenSecret?: string;
   };
+}
+
+/** The MQTT bridge's settings (CONTRACT §8). */
+export interface MqttConfig {
+  /**
+   * `MQTT_URL`: the broker, `mqtt://`, `mqtts://`, `ws://` or `wss://`; credentials in the URL
+   * (`mqtt://user:password@host:1883`) are the service's broker login.
+   */
+  url: string;
+  /** `MQTT_TOPIC_PREFIX` (default empty): put in front of every topic exactly as given (`tenant1/`). */
+  topicPrefix: string;
+  /**
+   * `MQTT_ACCEPT_REQUESTS` (default `false`): subscribe `booking/request/+` and hold seats for them.
+   * Only safe behind a broker ACL that lets a client write its own `booking/request/{userId}` only.
+   */
+  acceptRequests: boolean;
 }
 
 /** DI token under which the parsed {@link AppConfig} is provided. */

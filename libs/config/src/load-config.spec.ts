@@ -130,6 +130,20 @@ describe('loadConfig', () => {
     );
   });
 
+  it('MQTT: unset means no bridge; MQTT_URL, MQTT_TOPIC_PREFIX as given, MQTT_ACCEPT_REQUESTS off by default', () => {
+    expect(loadConfig({}).mqtt).toBeUndefined();
+    expect(loadConfig({ MQTT_URL: 'mqtt://127.0.0.1:1883' }).mqtt).toEqual({ url: 'mqtt://127.0.0.1:1883', topicPrefix: '', acceptRequests: false });
+    expect(loadConfig({ MQTT_URL: 'ws://user:pw@broker:9001', MQTT_TOPIC_PREFIX: 'tenant1/', MQTT_ACCEPT_REQUESTS: 'true' }).mqtt).toEqual({
+      url: 'ws://user:pw@broker:9001',
+      topicPrefix: 'tenant1/',
+      acceptRequests: true,
+    });
+    expect(() => loadConfig({ MQTT_URL: 'http://broker' })).toThrow(/^MQTT_URL/);
+    expect(() => loadConfig({ MQTT_URL: 'mqtt://broker', MQTT_TOPIC_PREFIX: 'a/#/' })).toThrow(/^MQTT_TOPIC_PREFIX/);
+    expect(() => loadConfig({ MQTT_ACCEPT_REQUESTS: 'true' })).toThrow(/^MQTT_ACCEPT_REQUESTS/);
+    expect(() => loadConfig({ MQTT_URL: 'mqtt://broker', MQTT_ACCEPT_REQUESTS: 'maybe' })).toThrow(/^MQTT_ACCEPT_REQUESTS/);
+  });
+
   it('SEAT_ORPHAN_RULE is off or reject', () => {
     expect(loadConfig({ SEAT_ORPHAN_RULE: 'reject' }).lock.seatOrphanRule).toBe('reject');
     expect(() => loadConfig({ SEAT_ORPHAN_RULE: 'maybe' })).toThrow(/^SEAT_ORPHAN_RULE/);

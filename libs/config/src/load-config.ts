@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { AppConfig, LogLevel } from './app-config.js';
+import type { AppConfig, LogLevel, MqttConfig } from './app-config.js';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -98,6 +98,8 @@ export function loadConfig(env: Env): AppConfig {
     throw new ConfigError('EVENTS_SOURCE is invalid: "tcp" needs EVENTS_TCP_URL');
   }
 
+  const mqtt = readMqtt(env);
+
   const allowAnonymous = read(env, 'WS_ALLOW_ANONYMOUS', bool, !hasJwtKey && !production);
   // Anonymous clients name themselves: never in production (CONTRACT §2).
   if (allowAnonymous && production) throw new ConfigError('WS_ALLOW_ANONYMOUS is invalid: anonymous mode is not allowed when NODE_ENV=production');
@@ -151,5 +153,21 @@ export function loadConfig(env: Env): AppConfig {
   if (eventsTcp) config.eventsTcp = eventsTcp;
   if (redisUrl) config.redisUrl = redisUrl;
   if (rabbitmqUrl) config.rabbitmqUrl = rabbitmqUrl;
+  if (mqtt) config.mqtt = mqtt;
   return config;
+}
+
+/** A topic prefix is used as given, so it must not carry wildcards or control characters. */
+const topicPrefix = z.string().regex(/^[^+#\p{Cc}]{0,100}$/u, 'expected up to 100 characters without +, # or control characters');
+
+function readMqtt(env: Env): MqttConfig | undefined {
+  const mqttUrl = read<string | undefined>(env, 'MQTT_URL', url(['mqtt:', 'mqtts:', 'ws:', 'wss:']), undefined);
+  const acceptRequests = read(env, 'MQTT_ACCEPT_REQUESTS', bool, false);
+  // An empty prefix is the default; read() treats '' as unset anyway.
+  const prefix = read(env, 'MQTT_TOPIC_PREFIX', topicPrefix, '');
+  if (!mqttUrl) {
+    if (acceptRequests) throw new ConfigError('MQTT_ACCEPT_REQUESTS is invalid: it needs MQTT_URL');
+    return undefined;
+  }
+  return { url: mqttUrl, topicPrefix: prefix, acceptRequests };
 }

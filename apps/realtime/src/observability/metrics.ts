@@ -79,6 +79,20 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly mqttMessages = new Counter({
+    name: 'realtime_mqtt_messages_total',
+    help: 'MQTT messages handed to the broker (sent) or dropped from the full buffer (dropped), by topic kind',
+    labelNames: ['topic', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly mqttConnected = new Gauge({
+    name: 'realtime_mqtt_connected',
+    help: '1 while this instance is connected to the MQTT broker; publisher: 1 while it publishes the state topics',
+    labelNames: ['role'] as const,
+    registers: [this.registry],
+  });
+
   readonly catalogRestores = new Counter({
     name: 'realtime_catalog_restores_total',
     help: 'Times Redis was found empty (catalog marker gone) and the catalog defined again',

@@ -20,6 +20,7 @@ import { RealtimeNamespaceRef } from '../gateway/realtime-namespace.js';
 import { StatsService } from '../http/stats.service.js';
 import type { StatsResponse } from '../http/http-types.js';
 import { errorMessage } from '../common/error-message.js';
+import { MqttBridge } from '../mqtt/mqtt-bridge.js';
 import { DeadLetter, RealtimeRmqContext } from './realtime-rmq.server.js';
 
 type Checked<P extends RmqPattern, Refusal> = { ok: true; data: RmqPayloads[P] } | { ok: false; outcome: Refusal | DeadLetter };
@@ -43,6 +44,7 @@ export class RmqController {
     private readonly locks: LockService,
     private readonly namespace: RealtimeNamespaceRef,
     private readonly statsService: StatsService,
+    private readonly mqtt: MqttBridge,
   ) {}
 
   /**
@@ -50,8 +52,17 @@ export class RmqController {
    * only; another order is refused `LOCK_NOT_ACTIVE` with the `orderId` it was confirmed for.
    */
   @MessagePattern(RMQ_PATTERNS.confirmLock)
-  confirm(@Payload() data: unknown, @Ctx() context: RealtimeRmqContext): Promise<LockCommandReply | DeadLetter> {
-    return this.lockCommand(RMQ_PATTERNS.confirmLock, data, context, (input) => this.locks.confirm(input.lockId, input.orderId));
+  async confirm(@Payload() data: unknown, @Ctx() context: RealtimeRmqContext): Promise<LockCommandReply | DeadLetter> {
+    let confirming: { lockId: string; orderId?: string } | undefined;
+    const reply = await this.lockCommand(RMQ_PATTERNS.confirmLock, data, context, (input) => {
+      confirming = input;
+      return this.locks.confirm(input.lockId, input.orderId);
+    });
+    // MQTT booking/confirm: a refusal of a valid confirm is told here; one that went through comes from the outbox.
+    if (confirming && !(reply instanceof DeadLetter) && !reply.success) {
+      this.mqtt.confirmFailed(confirming.lockId, confirming.orderId, reply.message);
+    }
+    return reply;
   }
 
   /** Orders gave up. RELEASED and EXPIRED answer unchanged; a CONFIRMED lock is never released. */

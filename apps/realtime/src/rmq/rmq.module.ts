@@ -5,6 +5,7 @@ import { HealthModule } from '../health/health.module.js';
 import { HttpApiModule } from '../http/http.module.js';
 import { ReadinessService } from '../health/readiness.service.js';
 import { LocksModule } from '../locks/locks.module.js';
+import { MqttModule } from '../mqtt/mqtt.module.js';
 import { LifecycleModule } from '../lifecycle/lifecycle.module.js';
 import { LifecycleRelays } from '../lifecycle/lifecycle-relays.js';
 import { RabbitLifecycleSink } from './rabbit-lifecycle.sink.js';
@@ -28,7 +29,7 @@ const RETRY_POLICY = { maxRetries: 10, baseDelayMs: 1000, maxDelayMs: 30_000 };
  * and the lifecycle events publisher.
  */
 @Module({
-  imports: [LocksModule, GatewayModule, HealthModule, HttpApiModule, LifecycleModule],
+  imports: [LocksModule, GatewayModule, HealthModule, HttpApiModule, LifecycleModule, MqttModule],
   controllers: [RmqController, WaitingRoomRmqController],
   providers: [
     {
