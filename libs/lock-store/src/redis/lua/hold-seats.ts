@@ -94,16 +94,7 @@ else
   if rid ~= '' then h.requestId = rid end
   takeSeats(h, ids)
   setFields(h, 'lockId', 'eid', 'eidt', 'cid', 'cidt', 'ref', 'quantity', 'userId', 'sessionId', 'status', 'createdAt', 'expiresAt', 'requestId', 'seats')
-  redis.call('ZADD', K_DUE, exp, newId)
-  redis.call('ZADD', kCatLocks(r), exp, newId)
-  redis.call('ZADD', kUserLocks(u), exp, newId)
-  redis.call('HSET', kUserCats(u), r, newId)
-  redis.call('SADD', kSession(sid), newId)
-  redis.call('ZADD', K_USERS, 'GT', exp, u)
-  redis.call('ZADD', K_CATS, 'GT', exp, r)
-  redis.call('HINCRBY', kCat(r), 'locked', I(n))
-  statAdd('ACTIVE', 1)
-  touch(r, true)
+  grantLock(h, exp, n)
 end
 if rid ~= '' then redis.call('SET', kSeatRequest(u, rid), h.lockId .. '\\n' .. asked, 'PX', I(RETAIN)) end
 if target then return ok('{"lock":' .. lockJson(h) .. ',"replayed":false}') end

@@ -48,15 +48,6 @@ if rid ~= '' then
 end
 if picked then takeSeats(h, picked) end
 setFields(h, 'lockId', 'eid', 'eidt', 'cid', 'cidt', 'ref', 'quantity', 'userId', 'sessionId', 'status', 'createdAt', 'expiresAt', 'requestId', 'rq', 'seats')
-redis.call('ZADD', K_DUE, exp, lockId)
-redis.call('ZADD', kCatLocks(r), exp, lockId)
-redis.call('ZADD', kUserLocks(u), exp, lockId)
-redis.call('HSET', kUserCats(u), r, lockId)
-redis.call('SADD', kSession(sid), lockId)
-redis.call('ZADD', K_USERS, 'GT', exp, u)
-redis.call('ZADD', K_CATS, 'GT', exp, r)
-redis.call('HINCRBY', kCat(r), 'locked', I(q))
-statAdd('ACTIVE', 1)
-touch(r, true)
+grantLock(h, exp, q)
 return ok('{"lock":' .. emit('created', h) .. ',"replayed":false}')
 `;

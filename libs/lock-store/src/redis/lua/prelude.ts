@@ -309,6 +309,37 @@ local function ensureCat(ek, ck, cidt, total, name, sold)
   touch(r, false)
   return true
 end
+
+-- Writes a new ACTIVE lock (its fields set on h) into every index and counts it as q locked
+-- tickets until exp: what lock and hold-seats share once they grant.
+local function grantLock(h, exp, q)
+  local id, r, u, sid = h.lockId, h.ref, h.userId, h.sessionId
+  redis.call('ZADD', K_DUE, exp, id)
+  redis.call('ZADD', kCatLocks(r), exp, id)
+  redis.call('ZADD', kUserLocks(u), exp, id)
+  redis.call('HSET', kUserCats(u), r, id)
+  redis.call('SADD', kSession(sid), id)
+  redis.call('ZADD', K_USERS, 'GT', exp, u)
+  redis.call('ZADD', K_CATS, 'GT', exp, r)
+  redis.call('HINCRBY', kCat(r), 'locked', I(q))
+  statAdd('ACTIVE', 1)
+  touch(r, true)
+end
+
+-- The lock an unlock names, or nil and the refusal: by id (the owner's; an ek / ck sent along
+-- must be the lock's), or the user's ACTIVE lock in category (a, b).
+local function unlockTarget(u, mode, a, b, ck)
+  if mode == 'id' then
+    local h = loadLock(a)
+    if not h then return nil, fail('LOCK_NOT_FOUND') end
+    if h.userId ~= u then return nil, fail('NOT_LOCK_OWNER') end
+    if (b ~= '' and b ~= h.eid) or (ck ~= '' and ck ~= h.cid) then return nil, fail('VALIDATION_FAILED') end
+    return h
+  end
+  local h = loadLock(redis.call('HGET', kUserCats(u), catRef(a, b)))
+  if not h or h.status ~= 'ACTIVE' then return nil, fail('LOCK_NOT_FOUND') end
+  return h
+end
 `;
 
 /** A whole script: the prelude, then one operation's body. */

@@ -4,17 +4,8 @@
  */
 export const UNLOCK = /* lua */ `
 local u, mode = X(1), X(2)
-local h
-if mode == 'id' then
-  h = loadLock(X(3))
-  if not h then return fail('LOCK_NOT_FOUND') end
-  if h.userId ~= u then return fail('NOT_LOCK_OWNER') end
-  local ek, ck = X(4) or '', X(6) or ''
-  if (ek ~= '' and ek ~= h.eid) or (ck ~= '' and ck ~= h.cid) then return fail('VALIDATION_FAILED') end
-else
-  h = loadLock(redis.call('HGET', kUserCats(u), catRef(X(3), X(4))))
-  if not h or h.status ~= 'ACTIVE' then return fail('LOCK_NOT_FOUND') end
-end
+local h, refused = unlockTarget(u, mode, X(3), X(4) or '', X(6) or '')
+if not h then return refused end
 local refusal = notActive(h)
 if refusal then return refusal end
 local held = tonumber(h.quantity)
