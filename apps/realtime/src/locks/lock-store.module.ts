@@ -5,6 +5,7 @@ import { LOCK_CHANGE_FEED, LOCK_STORE, WAITING_ROOM_STORE, type LockChangeFeed, 
 import { InProcessLockStore, InProcessWaitingRoom, RedisLockChangeFeed, RedisLockStore, RedisWaitingRoom, watchOutages } from '#lock-store';
 import { INSTANCE_ID } from '../observability/instance-id.js';
 import { Metrics } from '../observability/metrics.js';
+import { redactUrl } from '../common/redact-url.js';
 
 /** DI token for the shared ioredis connection (absent in zero-configuration mode). */
 export const REDIS = Symbol('REDIS');
@@ -124,15 +125,5 @@ export class LockStoreModule implements OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     await this.store.close();
     if (this.redis && this.redis.status !== 'end') await this.redis.quit().catch(() => undefined);
-  }
-}
-
-function redactUrl(raw: string): string {
-  try {
-    const url = new URL(raw);
-    if (url.password) url.password = '***';
-    return url.toString();
-  } catch {
-    return '(unparseable url)';
   }
 }

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { connect, type MqttClient } from 'mqtt';
 import { errorMessage } from '../common/error-message.js';
+import { redactUrl } from '../common/redact-url.js';
 
 /** Options of the {@link MqttLink}. */
 export interface MqttLinkOptions {
@@ -274,14 +275,4 @@ export function matches(filter: string, topic: string): boolean {
     if (f[i] !== '+' && f[i] !== t[i]) return false;
   }
   return f.length === t.length;
-}
-
-function redactUrl(raw: string): string {
-  try {
-    const url = new URL(raw);
-    if (url.password) url.password = '***';
-    return url.toString();
-  } catch {
-    return '(unparseable url)';
-  }
 }

@@ -224,18 +224,7 @@ export class InProcessLockStore implements LockStore {
     // Waiting room: checked in the same atomic step as the hold (a user admitted meanwhile passes).
     if (this.admission?.admissionRequired(idKey(request.eventId), request.userId, now)) throw new LockError('ADMISSION_REQUIRED');
 
-    let live = 0;
-    let dueHere: Held | undefined;
-    for (const held of this.heldBy(this.byUser, request.userId)) {
-      const here = held.category === category;
-      if (held.record.expiresAt <= now) {
-        if (here) dueHere = held;
-        continue;
-      }
-      if (here) throw new LockError('DUPLICATE_LOCK');
-      live++;
-    }
-    if (live >= this.policy.maxActiveLocksPerUser) throw new LockError('TOO_MANY_LOCKS');
+    const dueHere = this.roomForNewLock(request.userId, category, now);
     if (this.countsOf(category, now).available < quantity) throw new LockError('INSUFFICIENT_TICKETS');
     // A reserved category: the quantity is best available seats.
     const seats = category.layout ? this.bestAvailable(category, quantity, now) : undefined;
@@ -315,17 +304,7 @@ export class InProcessLockStore implements LockStore {
         throw new LockError('VALIDATION_FAILED', `a lock holds at most ${this.policy.maxTicketsPerLock} seats`);
       }
     } else {
-      let live = 0;
-      for (const held of this.heldBy(this.byUser, request.userId)) {
-        const here = held.category === category;
-        if (held.record.expiresAt <= now) {
-          if (here) dueHere = held;
-          continue;
-        }
-        if (here) throw new LockError('DUPLICATE_LOCK');
-        live++;
-      }
-      if (live >= this.policy.maxActiveLocksPerUser) throw new LockError('TOO_MANY_LOCKS');
+      dueHere = this.roomForNewLock(request.userId, category, now);
     }
     const taken = seats.filter((seat) => this.seatStatus(seat, now) !== 'available');
     if (taken.length > 0) throw new LockError('SEATS_UNAVAILABLE', undefined, undefined, undefined, undefined, taken.map((seat) => seat.seatId));
@@ -821,6 +800,26 @@ export class InProcessLockStore implements LockStore {
       seat.holder = undefined;
       this.seatChange(call, seat, 'available');
     }
+  }
+
+  /**
+   * Whether the user may take a new lock in `category` at `now` (else DUPLICATE_LOCK / TOO_MANY_LOCKS);
+   * answers the user's due lock there, whose expiry is recorded only if the new lock is granted.
+   */
+  private roomForNewLock(userId: string, category: Category, now: number): Held | undefined {
+    let live = 0;
+    let dueHere: Held | undefined;
+    for (const held of this.heldBy(this.byUser, userId)) {
+      const here = held.category === category;
+      if (held.record.expiresAt <= now) {
+        if (here) dueHere = held;
+        continue;
+      }
+      if (here) throw new LockError('DUPLICATE_LOCK');
+      live++;
+    }
+    if (live >= this.policy.maxActiveLocksPerUser) throw new LockError('TOO_MANY_LOCKS');
+    return dueHere;
   }
 
   private sellSeats(call: Call, seats: Seat[]): void {
