@@ -13,6 +13,7 @@ import { RedisRateLimiter } from './rate-limit/redis-rate-limiter.js';
 import { RealtimeNamespaceRef } from './realtime-namespace.js';
 import { RealtimeGateway } from './realtime.gateway.js';
 import { Responder } from './responder.js';
+import { TokenExpiryWatch } from './token-expiry-watch.js';
 import { WsAuthMiddleware } from './ws-auth.middleware.js';
 import { QueueAdmitter } from '../waiting-room/queue-admitter.js';
 import { WaitingRoomModule } from '../waiting-room/waiting-room.module.js';
@@ -28,6 +29,7 @@ import { WaitingRoomModule } from '../waiting-room/waiting-room.module.js';
     RealtimeGateway,
     Responder,
     WsAuthMiddleware,
+    TokenExpiryWatch,
     RealtimeNamespaceRef,
     LockChangesRelay,
     DisconnectGrace,

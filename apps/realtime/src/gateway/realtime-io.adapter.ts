@@ -9,7 +9,7 @@ import type { AppConfig } from '#config';
 import { watchOutages } from '#lock-store';
 import { wantsBothAnswers } from './answer.js';
 import { REALTIME_NAMESPACE } from './socket-types.js';
-import { boundWriteBuffer, type EngineConnection } from './slow-reader.js';
+import { boundWriteBuffer, type EngineConnection, type WriteBound } from './slow-reader.js';
 
 // package.json pins socket.io to the release @nestjs/platform-socket.io depends on, so both share one copy.
 type NestServerOptions = Parameters<IoAdapter['createIOServer']>[1];
@@ -36,13 +36,23 @@ type NestSocket = Parameters<IoAdapter['bindMessageHandlers']>[0];
  */
 export class RealtimeIoAdapter extends IoAdapter {
   private readonly clusterClients: Redis[] = [];
+  /** One bound object for every connection: a connection keeps a reference, not closures of its own. */
+  private readonly writeBound: WriteBound;
 
   constructor(
     appOrHttpServer: INestApplicationContext | object,
     private readonly config: Pick<AppConfig, 'corsOrigins' | 'maxPayloadBytes' | 'maxSocketBufferBytes' | 'redisUrl' | 'redisKeyPrefix'>,
-    private readonly onSlowSocket: () => void = () => undefined,
+    onSlowSocket: () => void = () => undefined,
   ) {
     super(appOrHttpServer);
+    const maxBytes = config.maxSocketBufferBytes;
+    this.writeBound = {
+      maxBytes,
+      onExceeded: (conn, bytes) => {
+        this.logger.warn(`connection ${conn.id ?? '?'} cut: ${bytes} bytes waiting to be written (a slow reader; bound ${maxBytes})`);
+        onSlowSocket();
+      },
+    };
   }
 
   override createIOServer(port: number, options?: NestServerOptions): NestServer {
@@ -97,10 +107,7 @@ export class RealtimeIoAdapter extends IoAdapter {
       // Read before the handshake's auth is dropped: one flag, kept only when asked for.
       if (wantsBothAnswers(socket.handshake)) (socket.data as { answersBoth?: true }).answersBoth = true;
       releaseHandshake(socket);
-      boundWriteBuffer(socket.conn as unknown as EngineConnection, this.config.maxSocketBufferBytes, (bytes) => {
-        this.logger.warn(`socket ${socket.id} cut: ${bytes} bytes waiting to be written (a slow reader; bound ${this.config.maxSocketBufferBytes})`);
-        this.onSlowSocket();
-      });
+      boundWriteBuffer(socket.conn as unknown as EngineConnection, this.writeBound);
       callback(socket);
     });
   }

@@ -20,6 +20,7 @@ import { rateLimitMiddleware } from './rate-limit/rate-limit.middleware.js';
 import { RealtimeNamespaceRef } from './realtime-namespace.js';
 import { Responder } from './responder.js';
 import { REALTIME_NAMESPACE, type RealtimeNamespace, type RealtimeSocket } from './socket-types.js';
+import { TokenExpiryWatch } from './token-expiry-watch.js';
 import { WsAuthMiddleware } from './ws-auth.middleware.js';
 import { errorMessage } from '../common/error-message.js';
 
@@ -42,6 +43,7 @@ export class RealtimeGateway implements OnGatewayInit<RealtimeNamespace>, OnGate
     @Inject(RATE_LIMITER) private readonly limiter: RateLimiter | null,
     private readonly metrics: Metrics,
     private readonly rooms: WaitingRoomService,
+    private readonly expiry: TokenExpiryWatch,
   ) {}
 
   afterInit(nsp: RealtimeNamespace): void {
@@ -52,7 +54,7 @@ export class RealtimeGateway implements OnGatewayInit<RealtimeNamespace>, OnGate
   handleConnection(socket: RealtimeSocket): void {
     const { userId } = socket.data;
     this.metrics.connections.inc({ authenticated: socket.data.anonymous ? 'false' : 'true' });
-    this.auth.watchExpiry(socket);
+    this.expiry.watch(socket);
     if (this.limiter) {
       socket.use(rateLimitMiddleware(socket, this.limiter));
       this.limiter.track?.(userId);
@@ -74,6 +76,7 @@ export class RealtimeGateway implements OnGatewayInit<RealtimeNamespace>, OnGate
 
   handleDisconnect(socket: RealtimeSocket): void {
     this.metrics.connections.dec({ authenticated: socket.data.anonymous ? 'false' : 'true' });
+    this.expiry.forget(socket);
     this.grace.onDisconnect(socket);
   }
 

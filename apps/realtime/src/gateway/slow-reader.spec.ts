@@ -12,7 +12,7 @@ describe('boundWriteBuffer', () => {
   it('lets a connection whose queue is flushed go on forever', () => {
     const { conn, ws } = connection();
     const exceeded = vi.fn();
-    boundWriteBuffer(conn, 1000, exceeded);
+    boundWriteBuffer(conn, { maxBytes: 1000, onExceeded: exceeded });
     for (let i = 0; i < 100; i++) {
       conn.emit('packetCreate', { data: 'x'.repeat(600) });
       conn.emit('flush', []);
@@ -24,11 +24,11 @@ describe('boundWriteBuffer', () => {
   it('cuts the connection once queued packets plus the WebSocket backlog pass the bound, once', () => {
     const { conn, ws } = connection(500);
     const exceeded = vi.fn();
-    boundWriteBuffer(conn, 1000, exceeded);
+    boundWriteBuffer(conn, { maxBytes: 1000, onExceeded: exceeded });
     conn.emit('packetCreate', { data: 'x'.repeat(400) });
     expect(exceeded).not.toHaveBeenCalled();
     conn.emit('packetCreate', { data: Buffer.alloc(101) });
-    expect(exceeded).toHaveBeenCalledWith(1001);
+    expect(exceeded).toHaveBeenCalledWith(conn, 1001);
     expect(ws.terminate).toHaveBeenCalledTimes(1);
     conn.emit('packetCreate', { data: 'more' });
     expect(exceeded).toHaveBeenCalledTimes(1);
@@ -37,7 +37,7 @@ describe('boundWriteBuffer', () => {
   it('closes discarding the queue when the transport is not a WebSocket (polling)', () => {
     const close = vi.fn();
     const conn = Object.assign(new EventEmitter(), { transport: {}, close }) as EngineConnection;
-    boundWriteBuffer(conn, 10, () => undefined);
+    boundWriteBuffer(conn, { maxBytes: 10, onExceeded: () => undefined });
     conn.emit('packetCreate', { data: 'x'.repeat(11) });
     expect(close).toHaveBeenCalledWith(true);
   });

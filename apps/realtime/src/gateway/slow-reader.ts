@@ -2,13 +2,32 @@ import type { EventEmitter } from 'node:events';
 
 /** The parts of an Engine.IO connection (`socket.conn`) the bound needs. */
 export interface EngineConnection extends EventEmitter {
+  /** Engine.IO's id of the connection (for the log line). */
+  readonly id?: string;
   /** Its transport; a WebSocket transport holds the `ws` socket, whose `bufferedAmount` is what the kernel did not take yet. */
   transport?: { socket?: { bufferedAmount?: number; terminate?: () => void } };
   close(discard?: boolean): unknown;
 }
 
+/** One bound, shared by every connection it is applied to. */
+export interface WriteBound {
+  /** The most a connection may have waiting to be written, in bytes. */
+  readonly maxBytes: number;
+  /** Told once per connection cut, with what was waiting. */
+  readonly onExceeded: (conn: EngineConnection, bufferedBytes: number) => void;
+}
+
 interface Packet {
   data?: unknown;
+}
+
+const BOUND = Symbol('writeBound');
+const QUEUED = Symbol('queuedBytes');
+
+/** A bounded connection carries its bound and its running count as two properties, no closures. */
+interface BoundConnection extends EngineConnection {
+  [BOUND]: WriteBound;
+  [QUEUED]: number;
 }
 
 /**
@@ -19,31 +38,34 @@ interface Packet {
  * so one slow reader cannot grow the server's memory or hold everyone's broadcasts.
  *
  * Counted incrementally (one addition per packet, the queue is never walked): +size when a packet is
- * queued (`packetCreate`), 0 when the queue is handed to the transport (`flush`).
+ * queued (`packetCreate`), 0 when the queue is handed to the transport (`flush`). The two listeners
+ * are module functions shared by every connection (the emitter calls them with the connection as
+ * `this`), so an idle connection pays two properties for its bound, not three closures.
  */
-export function boundWriteBuffer(conn: EngineConnection, maxBytes: number, onExceeded: (bufferedBytes: number) => void): void {
-  let queued = 0;
-  let cut = false;
-  const onPacket = (packet: Packet) => {
-    if (cut) return;
-    queued += sizeOf(packet.data);
-    const buffered = queued + (conn.transport?.socket?.bufferedAmount ?? 0);
-    if (buffered <= maxBytes) return;
-    cut = true;
-    onExceeded(buffered);
-    const ws = conn.transport?.socket;
-    if (typeof ws?.terminate === 'function') ws.terminate();
-    else conn.close(true);
-  };
-  const onFlush = () => {
-    queued = 0;
-  };
+export function boundWriteBuffer(conn: EngineConnection, bound: WriteBound): void {
+  const target = conn as BoundConnection;
+  target[BOUND] = bound;
+  target[QUEUED] = 0;
   conn.on('packetCreate', onPacket);
   conn.on('flush', onFlush);
-  conn.once('close', () => {
-    conn.off('packetCreate', onPacket);
-    conn.off('flush', onFlush);
-  });
+}
+
+function onPacket(this: BoundConnection, packet: Packet): void {
+  const queued = (this[QUEUED] += sizeOf(packet.data));
+  const buffered = queued + (this.transport?.socket?.bufferedAmount ?? 0);
+  const bound = this[BOUND];
+  if (buffered <= bound.maxBytes) return;
+  // Once: a cut connection may still queue a packet or two while it closes.
+  this.off('packetCreate', onPacket);
+  this.off('flush', onFlush);
+  bound.onExceeded(this, buffered);
+  const ws = this.transport?.socket;
+  if (typeof ws?.terminate === 'function') ws.terminate();
+  else this.close(true);
+}
+
+function onFlush(this: BoundConnection): void {
+  this[QUEUED] = 0;
 }
 
 function sizeOf(data: unknown): number {

@@ -19,8 +19,6 @@ const MAX_TOKEN_LENGTH = 8192;
 const USER_ID_PATTERN = new RegExp(`^[^\\s\\p{Cc}\\p{Cf}]{1,${MAX_USER_ID_LENGTH}}$`, 'u');
 /** Anonymous ids, when token users exist, all start with this: they can never name a token user. */
 const ANONYMOUS_PREFIX = 'anon-';
-/** setTimeout's limit; a later expiry is re-armed in steps. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** A refused handshake; reaches the client as `connect_error` with `data.code = "UNAUTHORIZED"`. */
 export class HandshakeRefused extends Error {
@@ -41,7 +39,7 @@ export class HandshakeRefused extends Error {
  * signature and `exp`/`nbf` are checked. The user is the `sub` claim, else the `userId` claim.
  *
  * A token must carry `exp` unless `JWT_REQUIRE_EXP=false`; at that instant the socket is told
- * `token-expired` and disconnected ({@link watchExpiry}).
+ * `token-expired` and disconnected (`TokenExpiryWatch`).
  *
  * Without a token, the connection is refused unless `WS_ALLOW_ANONYMOUS` is on; an anonymous client is
  * `query.userId` (validated) or a generated id, prefixed `anon-` when a JWT key is configured so that
@@ -93,33 +91,6 @@ export class WsAuthMiddleware implements OnModuleInit {
     }
     // Anonymous mode with no key configured: a token cannot be verified, so it identifies nobody.
     return { userId: anonymousUser(socket.handshake.query.userId, keys.size > 0), anonymous: true };
-  }
-
-  /**
-   * Tells a socket `token-expired` and disconnects it when its token's `exp` passes (the grace then
-   * keeps its locks while the client reconnects with a fresh token). Call once it is connected.
-   */
-  watchExpiry(socket: RealtimeSocket): void {
-    const expiresAt = socket.data.tokenExpiresAt;
-    if (expiresAt === undefined) return;
-    let timer: NodeJS.Timeout | undefined;
-    const arm = () => {
-      const left = expiresAt - Date.now();
-      if (left > MAX_TIMER_MS) {
-        timer = setTimeout(arm, MAX_TIMER_MS);
-        return;
-      }
-      timer = setTimeout(
-        () => {
-          if (!socket.connected) return;
-          socket.emit('token-expired', { expiredAt: new Date(expiresAt).toISOString() });
-          socket.disconnect(true);
-        },
-        Math.max(0, left),
-      );
-    };
-    arm();
-    socket.once('disconnect', () => clearTimeout(timer));
   }
 
   private async verify(token: string, keys: Map<Algorithm, VerificationKey>): Promise<RealtimeSocket['data']> {
