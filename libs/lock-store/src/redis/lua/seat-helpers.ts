@@ -68,6 +68,12 @@ end
 -- A lock's seats go back to available, except those another lock has taken since it fell due.
 local function freeSeats(h, ids)
   if #ids == 0 then return end
+  if h.status == 'ACTIVE' and tonumber(h.expiresAt) > NOW then
+    -- Not due yet: every seat is still held by h (nothing takes a held seat), so none to check.
+    for _, id in ipairs(ids) do seatChange(h, id, 'available') end
+    redis.call('HDEL', kSeat(h.eid), unpack(ids))
+    return
+  end
   local states = redis.call('HMGET', kSeat(h.eid), unpack(ids))
   local gone = {}
   for i, id in ipairs(ids) do
