@@ -12,6 +12,7 @@
  *           latency from the tick (its `timestamp`) to each socket, p50/p99 over 5 updates (target p99 ≤ 250 ms).
  *
  * Redis: BENCH_REDIS_URL (default redis://127.0.0.1:6379/14), unique key prefixes, deleted afterwards.
+ * Results: JSON on stdout and bench/results/waiting-room-latest.json (`npm run bench` reads it for scenario 7).
  * Run with `node --conditions=source --import tsx` (the npm script does) so the libraries load from source.
  */
 import { randomUUID } from 'node:crypto';
@@ -240,6 +241,7 @@ try {
   if (runs('lock')) await lockThroughput();
   if (runs('fanout')) await fanout();
   console.log(JSON.stringify(figures, null, 2));
+  writeFileSync(path.join(import.meta.dirname, 'results', 'waiting-room-latest.json'), `${JSON.stringify({ at: new Date().toISOString(), ...figures }, null, 2)}\n`);
 } finally {
   for (const prefix of prefixes) {
     let cursor = '0';
