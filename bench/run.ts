@@ -4,7 +4,7 @@
  *   npm run bench                     # everything, about 8-10 minutes on 2 cores
  *   npm run bench -- --quick          # shorter windows, fewer rounds, fewer sockets (~3 minutes)
  *   npm run bench -- --only=1,3       # some scenarios
- *   npm run bench -- --profile        # also a CPU profile of the service under scenario 1's load
+ *   npm run bench -- --profile        # also CPU profiles of the service and the contract floor under scenario 1's load
  *   npm run bench -- --no-build       # use the dist/ already built
  *
  * Every server is a child process (the client load runs in other processes); Redis db 14 and
@@ -172,6 +172,27 @@ async function endClient(child: Child, graceMs: number): Promise<void> {
 interface CpuCost {
   serverUsPerPair: number;
   clientUsPerPair: number;
+  /** The Redis server's and the RabbitMQ node's CPU in the same window (they share the 2 cores). */
+  redisUsPerPair: number;
+  rabbitUsPerPair: number;
+}
+
+/** The pids of the Redis server behind ctx.redisUrl (it says so itself) and of the RabbitMQ node (beam.smp), when found. */
+const backendPids: { redis?: number; rabbit?: number } = {};
+async function findBackendPids(): Promise<void> {
+  const redis = new Redis(ctx.redisUrl, { maxRetriesPerRequest: 1 });
+  try {
+    const pid = /process_id:(\d+)/.exec(await redis.info('server'))?.[1];
+    if (pid) backendPids.redis = Number(pid);
+  } finally {
+    redis.disconnect();
+  }
+  try {
+    const pids = execSync('pidof beam.smp', { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim().split(/\s+/);
+    if (pids.length === 1) backendPids.rabbit = Number(pids[0]);
+  } catch {
+    // No local RabbitMQ node (or several): not reported.
+  }
 }
 
 async function closedLoop(
@@ -198,10 +219,17 @@ async function closedLoop(
     await beforeGo?.();
     const serverCpu = cpuMsOf(options.server?.child.proc.pid);
     const clientCpu = cpuMsOf(child.proc.pid);
+    const redisCpu = cpuMsOf(backendPids.redis);
+    const rabbitCpu = cpuMsOf(backendPids.rabbit);
     const reply = await child.ask<{ result?: ClosedLoopResult; error?: string }>({ cmd: 'go' }, (m) => 'result' in m || 'error' in m, 180_000);
     if (!reply.result) throw new Error(reply.error ?? 'closed-loop client failed');
     const perPair = (before: number, after: number): number => ((after - before) * 1000) / Math.max(1, reply.result?.totalPairs ?? 0);
-    const cpu = { serverUsPerPair: perPair(serverCpu, cpuMsOf(options.server?.child.proc.pid)), clientUsPerPair: perPair(clientCpu, cpuMsOf(child.proc.pid)) };
+    const cpu = {
+      serverUsPerPair: perPair(serverCpu, cpuMsOf(options.server?.child.proc.pid)),
+      clientUsPerPair: perPair(clientCpu, cpuMsOf(child.proc.pid)),
+      redisUsPerPair: perPair(redisCpu, cpuMsOf(backendPids.redis)),
+      rabbitUsPerPair: perPair(rabbitCpu, cpuMsOf(backendPids.rabbit)),
+    };
     child.send({ cmd: 'close' });
     refused(`closed loop ${options.userPrefix}`, reply.result.errors, reply.result.errorCodes);
     return { ...reply.result, cpu };
@@ -302,7 +330,7 @@ async function scenario1(lua: Server, contract: Server | undefined, service: Ser
       log(
         `1. round ${round} ${key.padEnd(8)} ${fmt(result.pairsPerSecond, 0)} pairs/s  p50 ${fmt(result.p50, 2)} ms  p99 ${fmt(result.p99, 2)} ms` +
           `  errors ${result.errors}${Number.isFinite(perPair) ? `  ~${perPair.toFixed(2)} events/pair` : ''}` +
-          `  CPU/pair: server ${fmt(result.cpu.serverUsPerPair, 0)} µs, load generator ${fmt(result.cpu.clientUsPerPair, 0)} µs`,
+          `  CPU/pair: server ${fmt(result.cpu.serverUsPerPair, 0)} µs, load generator ${fmt(result.cpu.clientUsPerPair, 0)} µs, Redis ${fmt(result.cpu.redisUsPerPair, 0)} µs, RabbitMQ ${fmt(result.cpu.rabbitUsPerPair, 0)} µs`,
       );
       if (result.errors > 0) log(`   error codes: ${JSON.stringify(result.errorCodes)}`);
     }
@@ -401,6 +429,12 @@ function report1(s1: Scenario1): void {
     `1. the load generator (one process, ${flags.clients} sockets) used ${fmt(cpu.generator, 0)} µs of CPU per pair (median over every window), ` +
       `the service ${fmt(cpu.service, 0)} µs, the contract floor ${fmt(cpu.contract, 0)} µs, the Lua floor ${fmt(cpu.lua, 0)} µs; Redis and RabbitMQ share the same 2 cores`,
   );
+  const backend = (list: Measured[]): string =>
+    `Redis ${fmt(cpuOf(list, 'redisUsPerPair'), 0)} µs, RabbitMQ ${fmt(cpuOf(list, 'rabbitUsPerPair'), 0)} µs, all together ${fmt(
+      median(list.map((r) => r.cpu.serverUsPerPair + r.cpu.clientUsPerPair + r.cpu.redisUsPerPair + r.cpu.rabbitUsPerPair)),
+      0,
+    )} µs`;
+  notes.push(`1. the machine's CPU per pair in the same windows: service ${backend(s1.service)}; contract floor ${backend(s1.contract)}; Lua floor ${backend(s1.lua)}`);
   if (s1.eventsPerPair.service.length > 0) {
     notes.push(
       `1. lifecycle events reaching a bound queue per lock+unlock pair (expect 2): service ${fmt(median(s1.eventsPerPair.service), 2)}, contract floor ${fmt(median(s1.eventsPerPair.contract), 2)}`,
@@ -1121,17 +1155,20 @@ function scenario7(): void {
 
 // ---------------------------------------------------------------- profile
 
-async function profileService(service: Server): Promise<void> {
+/** A CPU profile of a server under scenario 1's load (the service, and the contract floor to compare with). */
+async function profileServer(server: Server, name: 'service' | 'contract'): Promise<void> {
   const dir = path.join(RESULTS_DIR, 'profiles');
   mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `service-${runId}.cpuprofile`);
-  await closedLoop([service.url], { clients: flags.clients, durationMs: flags.durationMs, userPrefix: 'profile' }, async () => {
-    await profileStart(service.child);
+  const file = path.join(dir, `${name}-${runId}.cpuprofile`);
+  await closedLoop([server.url], { clients: flags.clients, durationMs: flags.durationMs, userPrefix: `profile-${name}` }, async () => {
+    await profileStart(server.child);
   });
-  await profileStop(service.child, file);
+  await profileStop(server.child, file);
   const summary = summarise(JSON.parse(readFileSync(file, 'utf8')) as Parameters<typeof summarise>[0], 20);
-  json.profile = { file: path.relative(ROOT, file), summary };
-  log(`CPU profile of the service under scenario 1 load: ${path.relative(ROOT, file)}\n${formatSummary(summary)}`);
+  const profiles = (json.profile ?? {}) as Record<string, unknown>;
+  profiles[name] = { file: path.relative(ROOT, file), summary };
+  json.profile = profiles;
+  log(`CPU profile of the ${name === 'service' ? 'service' : 'contract floor'} under scenario 1 load: ${path.relative(ROOT, file)}\n${formatSummary(summary)}`);
 }
 
 // ---------------------------------------------------------------- output
@@ -1166,6 +1203,7 @@ async function main(): Promise<void> {
   writeFileSync(ctx.catalogFile, JSON.stringify({ events: ctx.events }));
   if (ctx.amqpUrl) orders = await OrdersQueue.create(ctx.amqpUrl, `bench.${runId}.orders`);
   log(`run ${runId}: ${flags.quick ? 'quick' : 'full'}, ${flags.rounds} rounds, scenarios ${[...flags.only].join(',')}`);
+  await findBackendPids();
 
   if (flags.only.has(1) || flags.only.has(2)) {
     const lua = await up(startReference(ctx, 'lua', 'lua-floor'));
@@ -1173,7 +1211,10 @@ async function main(): Promise<void> {
     const service = await up(startService(ctx, { name: 'svc' }));
     if (flags.only.has(1)) {
       report1(await scenario1(lua, contract, service));
-      if (flags.profile) await profileService(service);
+      if (flags.profile) {
+        await profileServer(service, 'service');
+        if (contract) await profileServer(contract, 'contract');
+      }
     }
     await down(lua);
     if (contract) await down(contract);

@@ -1,6 +1,9 @@
 /* global process, console, fetch */
 // After a flash-sale run: proves no oversell, from the service's own counts and from what the
 // virtual users were granted (artillery's counters). Exits 1 on oversell or on inconsistent counts.
+// "Held by buyers ≤ capacity" assumes nothing is released behind the buyers' backs during the run:
+// load/run.sh starts its local service with a disconnect grace (LOAD_DISCONNECT_GRACE_SECONDS, 3600)
+// and a lock duration (5 min) longer than the run; a remote target must be set up the same way.
 //   node load/check-oversell.mjs <target> <eventId> <categoryId> <artillery-report.json>
 import { readFileSync } from 'node:fs';
 

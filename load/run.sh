@@ -64,6 +64,9 @@ trap cleanup EXIT
 
 if [ -z "${LOAD_TARGET:-}" ]; then
   # A local service of our own: built dist/, its own Redis prefix in db 14, RabbitMQ if it answers.
+  # Buyers disconnect when their flow ends; with the default 10 s grace their holds would come back
+  # during the run and be sold again, and the oversell check (tickets held ≤ capacity) could not be
+  # exact. A grace longer than the run keeps every hold until the buyer gives it back itself.
   [ -f dist/apps/realtime/src/main.js ] || npm run build
   PORT="${LOAD_PORT:-$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')}"
   PREFIX="load-$STAMP"
@@ -74,8 +77,9 @@ if [ -z "${LOAD_TARGET:-}" ]; then
   env NODE_ENV=production WEBSOCKET_PORT="$PORT" WEBSOCKET_CORS_ORIGIN=http://localhost \
     REDIS_URL="$REDIS_URL_LOAD" REDIS_KEY_PREFIX="$PREFIX" \
     ${AMQP:+RABBITMQ_URL="$AMQP" REALTIME_QUEUE="$LOAD_REALTIME_QUEUE" EVENTS_QUEUE="$PREFIX.events" LOCK_EVENTS_EXCHANGE="$LOAD_LOCK_EVENTS_EXCHANGE"} \
-    EVENTS_SOURCE=catalog CATALOG_FILE=load/catalog.json JWT_SECRET="$LOAD_JWT_SECRET" WS_ALLOW_ANONYMOUS=false \
+    EVENTS_SOURCE=catalog CATALOG_FILE=load/catalog.json JWT_SECRET="$LOAD_JWT_SECRET" ADMISSION_TOKEN_SECRET="$LOAD_JWT_SECRET-admission" WS_ALLOW_ANONYMOUS=false \
     RATE_LIMIT_PER_MINUTE="${LOAD_RATE_LIMIT_PER_MINUTE:-120}" LOG_LEVEL=warn \
+    DISCONNECT_GRACE_SECONDS="${LOAD_DISCONNECT_GRACE_SECONDS:-3600}" \
     node dist/apps/realtime/src/main.js >"$OUT/service.log" 2>&1 &
   SERVICE_PID=$!
   SERVICE_STARTED=$(date +%s)
