@@ -1160,15 +1160,18 @@ async function profileServer(server: Server, name: 'service' | 'contract'): Prom
   const dir = path.join(RESULTS_DIR, 'profiles');
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `${name}-${runId}.cpuprofile`);
-  await closedLoop([server.url], { clients: flags.clients, durationMs: flags.durationMs, userPrefix: `profile-${name}` }, async () => {
+  const result = await closedLoop([server.url], { clients: flags.clients, durationMs: flags.durationMs, userPrefix: `profile-${name}`, server }, async () => {
     await profileStart(server.child);
   });
   await profileStop(server.child, file);
   const summary = summarise(JSON.parse(readFileSync(file, 'utf8')) as Parameters<typeof summarise>[0], 20);
   const profiles = (json.profile ?? {}) as Record<string, unknown>;
-  profiles[name] = { file: path.relative(ROOT, file), summary };
+  profiles[name] = { file: path.relative(ROOT, file), summary, pairs: result.totalPairs, pairsPerSecond: result.pairsPerSecond, cpu: result.cpu };
   json.profile = profiles;
-  log(`CPU profile of the ${name === 'service' ? 'service' : 'contract floor'} under scenario 1 load: ${path.relative(ROOT, file)}\n${formatSummary(summary)}`);
+  log(
+    `CPU profile of the ${name === 'service' ? 'service' : 'contract floor'} under scenario 1 load (${result.totalPairs} pairs, ${fmt(result.pairsPerSecond)} pairs/s, ` +
+      `${fmt(result.cpu.serverUsPerPair, 0)} µs of server CPU per pair, profiler included): ${path.relative(ROOT, file)}\n${formatSummary(summary)}`,
+  );
 }
 
 // ---------------------------------------------------------------- output
