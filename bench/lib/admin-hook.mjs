@@ -8,6 +8,7 @@
 // When the runner goes away (IPC disconnect) the process exits, so no server outlives a bench.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
+import { getHeapSpaceStatistics } from 'node:v8';
 
 function vmRssBytes() {
   const status = readFileSync('/proc/self/status', 'utf8');
@@ -29,7 +30,12 @@ if (process.send) {
         // Let the allocator hand pages back before reading RSS.
         setTimeout(() => {
           const usage = process.memoryUsage();
-          reply(message, { rss: vmRssBytes(), heapUsed: usage.heapUsed, heapTotal: usage.heapTotal, external: usage.external, gc: typeof globalThis.gc === 'function' });
+          // The young generation's committed size: V8 grows it under allocation bursts (to 3 × 16 MB), a
+          // one-off cost of the process that RSS shows but heapUsed (empty after a GC) does not.
+          const young = getHeapSpaceStatistics()
+            .filter((space) => space.space_name === 'new_space' || space.space_name === 'new_large_object_space')
+            .reduce((sum, space) => sum + space.space_size, 0);
+          reply(message, { rss: vmRssBytes(), heapUsed: usage.heapUsed, heapTotal: usage.heapTotal, external: usage.external, young, gc: typeof globalThis.gc === 'function' });
         }, 300);
         break;
       }

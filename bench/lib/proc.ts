@@ -134,7 +134,7 @@ export function cpuMsOf(pid: number | undefined): number {
   }
 }
 
-export async function memoryOf(child: Child): Promise<{ rss: number; heapUsed: number; gc: boolean }> {
+export async function memoryOf(child: Child): Promise<{ rss: number; heapUsed: number; young: number; gc: boolean }> {
   const id = ++adminSeq;
   return child.ask({ benchAdmin: 'mem', id }, (m) => m.benchAdmin === 'mem' && m.id === id, 30_000);
 }
