@@ -76,7 +76,9 @@ describe('demo page: waiting room', () => {
     await first.getByTestId('queue-leave').click();
     await second.waitForSelector('[data-testid="queue"][data-state="admitted"]', { timeout: 5000 });
     expect(await second.locator('body').getAttribute('data-view')).toBe('hold');
-    expect(await second.getByTestId('queue-note').textContent()).toMatch(/Your turn ends in 9:5\d|10:00/);
+    // A 10-minute admission counting down (within its first minute: the page may be slow to paint on a
+    // busy machine; never above 10:00, the page's clock follows the server's).
+    expect(await second.getByTestId('queue-note').textContent()).toMatch(/Your turn ends in (9:[0-5]\d|10:00)\./);
     await second.getByTestId('quantity-flash-ga').fill('1');
     await second.getByTestId('lock-flash-ga').click();
     await second.waitForSelector('[data-testid="lock-item"]', { timeout: 5000 });

@@ -362,6 +362,15 @@ function tick() {
 
 // ---- requests --------------------------------------------------------------------------------------
 
+/** The server's clock, NTP style: its time was read half a round trip before the answer came back. */
+async function syncClock() {
+  const sent = Date.now();
+  const answer = await request('heartbeat', {}).catch(() => undefined);
+  const received = Date.now();
+  if (!answer?.success || received - sent > 2000) return;
+  state.clockOffset = Date.parse(answer.timestamp) - (sent + received) / 2;
+}
+
 /** Sends a request and resolves with its answer (`{ success: false, code, message }` on failure or timeout). */
 async function request(event, payload) {
   if (!socket?.connected) return { success: false, code: 'OFFLINE', message: 'Not connected: try again once the indicator says Live.' };
@@ -652,8 +661,11 @@ function connect(io) {
     setStatus('connected', 'Live');
   });
   socket.on('connected', (hello) => {
+    // A first guess, late by however long `connected` took to arrive and be handled (countdowns would
+    // then show a second too many); refined at once from a heartbeat's round trip.
     state.clockOffset = Date.parse(hello.serverTime) - Date.now();
     $('[data-testid="user-id"]').textContent = hello.userId;
+    void syncClock();
     void resync();
   });
   socket.on('disconnect', (reason) => {
