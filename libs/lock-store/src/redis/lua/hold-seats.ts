@@ -22,24 +22,19 @@ if rid ~= '' then
   if loadLock(redis.call('GET', kRequest(u, rid))) then return fail('VALIDATION_FAILED') end
 end
 local pos = redis.call('HMGET', kSeatPos(ek), unpack(ids))
-local unknown = nil
-for i = 1, n do
-  if not pos[i] then
-    unknown = unknown or {}
-    unknown[#unknown + 1] = ids[i]
-  end
-end
+local unknown = {}
+for i = 1, n do if not pos[i] then unknown[#unknown + 1] = ids[i] end end
 -- Only a defined event has seat positions: the event is looked up only when a seat is unknown.
-if unknown then
+if #unknown > 0 then
   if redis.call('EXISTS', kEvent(ek)) == 0 then return fail('EVENT_NOT_FOUND') end
   return failSeats('SEAT_NOT_FOUND', unknown)
 end
--- A position is 'ck|row|pos'; row and pos matter only to the orphan rule.
-local ck = nil
+local ck, rowOf, posOf = nil, {}, {}
 for i = 1, n do
-  local c = string.match(pos[i], '^(.*)|%d+|%d+$')
+  local c, row, p = string.match(pos[i], '^(.*)|(%d+)|(%d+)$')
   if ck and c ~= ck then return fail('VALIDATION_FAILED') end
   ck = c
+  rowOf[i], posOf[i] = tonumber(row), tonumber(p)
 end
 local r = catRef(ek, ck)
 if admissionRequired(ek, u) then return fail('ADMISSION_REQUIRED') end
@@ -62,22 +57,16 @@ else
   if redis.call('ZCOUNT', kUserLocks(u), '(' .. NOWS, '+inf') >= MAXACTIVE then return fail('TOO_MANY_LOCKS') end
 end
 local states = redis.call('HMGET', kSeat(ek), unpack(ids))
-local taken = nil
-for i = 1, n do
-  if states[i] and seatStatus(states[i]) ~= 'available' then
-    taken = taken or {}
-    taken[#taken + 1] = ids[i]
-  end
-end
-if taken then return failSeats('SEATS_UNAVAILABLE', taken) end
+local taken = {}
+for i = 1, n do if seatStatus(states[i]) ~= 'available' then taken[#taken + 1] = ids[i] end end
+if #taken > 0 then return failSeats('SEATS_UNAVAILABLE', taken) end
 if rule == 'reject' then
   -- Per row touched, in the order the request first names it (seats.ts strandedByHold).
   local rows, order = {}, {}
   for i = 1, n do
-    local _, rowText, posText = string.match(pos[i], '^(.*)|(%d+)|(%d+)$')
-    local row, p = tonumber(rowText), tonumber(posText)
+    local row = rowOf[i]
     if not rows[row] then rows[row] = { taking = {}, q = 0 }; order[#order + 1] = row end
-    rows[row].taking[p] = true
+    rows[row].taking[posOf[i]] = true
     rows[row].q = rows[row].q + 1
   end
   local lines = redis.call('LRANGE', kSeatRows(r), '0', '-1')
