@@ -684,6 +684,54 @@ interface BurstResult {
   watchersUsPerFrame: number;
 }
 
+/** Refused or unanswered requests of a fan-out run, by code (they are never counted as work). */
+class FailureTally {
+  count = 0;
+  readonly codes: Record<string, number> = {};
+
+  add(code: unknown): void {
+    this.count++;
+    const key = typeof code === 'string' ? code : 'UNKNOWN';
+    this.codes[key] = (this.codes[key] ?? 0) + 1;
+  }
+}
+
+/** The members' updates per category, lowest version first. */
+function byCategoryInVersionOrder(updates: UpdateSeen[]): Map<string, UpdateSeen[]> {
+  const byCategory = new Map<string, UpdateSeen[]>();
+  for (const update of updates) {
+    const list = byCategory.get(update.categoryId) ?? [];
+    list.push(update);
+    byCategory.set(update.categoryId, list);
+  }
+  for (const list of byCategory.values()) list.sort((a, b) => a.version - b.version);
+  return byCategory;
+}
+
+/**
+ * For each answered change, the first update carrying it (its version or a later one): the time
+ * from the answer to the last member that got it, and the changes no update (or not every member) saw.
+ */
+function deliveries(
+  acks: Array<{ category: string; version: number; at: number }>,
+  byCategory: Map<string, UpdateSeen[]>,
+  members: number,
+): { latencies: number[]; missing: number; incomplete: number } {
+  const latencies: number[] = [];
+  let missing = 0;
+  let incomplete = 0;
+  for (const ack of acks) {
+    const match = (byCategory.get(ack.category) ?? []).find((u) => u.version >= ack.version);
+    if (!match) {
+      missing++;
+      continue;
+    }
+    if (match.count < members) incomplete++;
+    latencies.push(match.last - ack.at);
+  }
+  return { latencies, missing, incomplete };
+}
+
 async function burst(server: Server, watchers: Child, members: number, round: number): Promise<BurstResult> {
   // One serial locker per category (lock, then unlock, as fast as acks come back): every change of
   // the category is its own, so the version each lock produced is known exactly.
@@ -700,13 +748,7 @@ async function burst(server: Server, watchers: Child, members: number, round: nu
   const serverCpu = cpuMsOf(server.child.proc.pid);
   const watchersCpu = cpuMsOf(watchers.proc.pid);
   const acks: Array<{ category: string; version: number; at: number }> = [];
-  const failures: Record<string, number> = {};
-  let failed = 0;
-  const fail = (code: unknown): void => {
-    failed++;
-    const key = typeof code === 'string' ? code : 'UNKNOWN';
-    failures[key] = (failures[key] ?? 0) + 1;
-  };
+  const failures = new FailureTally();
   const start = wallNow();
   const end = start + flags.burstMs;
   await Promise.all(
@@ -717,45 +759,27 @@ async function burst(server: Server, watchers: Child, members: number, round: nu
         const lock = await locker.request<{ success: boolean; lockId?: string; code?: string }>('lock-tickets', { eventId: EVENT_ID, categoryId: category, quantity: 1 });
         const at = wallNow();
         if (!lock.success) {
-          fail(lock.code);
+          failures.add(lock.code);
           continue;
         }
         version++;
         acks.push({ category, version, at });
         const unlock = await locker.request<{ success: boolean; code?: string }>('unlock-tickets', { lockId: lock.lockId });
         if (unlock.success) version++;
-        else fail(unlock.code);
+        else failures.add(unlock.code);
       }
     }),
   );
   const burstEnd = wallNow();
-  refused(`4. fan-out ${server.name} round ${round}`, failed, failures);
+  refused(`4. fan-out ${server.name} round ${round}`, failures.count, failures.codes);
   await sleep(1000);
   const { updates } = await watchers.ask<{ updates: UpdateSeen[] }>({ cmd: 'report' }, (m) => 'updates' in m, 60_000);
   const frames = Math.max(1, updates.reduce((sum, u) => sum + u.count, 0));
   const serverUsPerFrame = ((cpuMsOf(server.child.proc.pid) - serverCpu) * 1000) / frames;
   const watchersUsPerFrame = ((cpuMsOf(watchers.proc.pid) - watchersCpu) * 1000) / frames;
   for (const locker of lockers) locker.close();
-  const byCategory = new Map<string, UpdateSeen[]>();
-  for (const update of updates) {
-    const list = byCategory.get(update.categoryId) ?? [];
-    list.push(update);
-    byCategory.set(update.categoryId, list);
-  }
-  for (const list of byCategory.values()) list.sort((a, b) => a.version - b.version);
-  const latencies: number[] = [];
-  let missing = 0;
-  let incomplete = 0;
-  for (const ack of acks) {
-    const list = byCategory.get(ack.category) ?? [];
-    const match = list.find((u) => u.version >= ack.version);
-    if (!match) {
-      missing++;
-      continue;
-    }
-    if (match.count < members) incomplete++;
-    latencies.push(match.last - ack.at);
-  }
+  const byCategory = byCategoryInVersionOrder(updates);
+  const { latencies, missing, incomplete } = deliveries(acks, byCategory, members);
   const sorted = sortedCopy(latencies);
   const seconds = (burstEnd - start) / 1000;
   const perCategory = FAN_CATEGORIES.map((c) => (byCategory.get(c) ?? []).filter((u) => u.first >= start && u.first <= burstEnd + 150).length / seconds);
@@ -789,18 +813,12 @@ async function isolated(server: Server, watchers: Child, members: number, round:
   await locker.request('leave-event-room', { eventId: EVENT_ID });
   await watchers.ask({ cmd: 'report' }, (m) => 'updates' in m);
   const acks: Array<{ category: string; version: number; at: number }> = [];
-  const failures: Record<string, number> = {};
-  let failed = 0;
-  const fail = (code: unknown): void => {
-    failed++;
-    const key = typeof code === 'string' ? code : 'UNKNOWN';
-    failures[key] = (failures[key] ?? 0) + 1;
-  };
-  for (let i = 0; acks.length < changes && failed === 0; i++) {
+  const failures = new FailureTally();
+  for (let i = 0; acks.length < changes && failures.count === 0; i++) {
     const category = FAN_CATEGORIES[i % FAN_CATEGORIES.length] ?? '';
     const lock = await locker.request<{ success: boolean; lockId?: string; code?: string }>('lock-tickets', { eventId: EVENT_ID, categoryId: category, quantity: 1 });
     if (!lock.success) {
-      fail(lock.code);
+      failures.add(lock.code);
       break;
     }
     let version = (versions.get(category) ?? 0) + 1;
@@ -808,7 +826,7 @@ async function isolated(server: Server, watchers: Child, members: number, round:
     await sleep(ISOLATED_GAP_MS);
     const unlock = await locker.request<{ success: boolean; code?: string }>('unlock-tickets', { lockId: lock.lockId });
     if (!unlock.success) {
-      fail(unlock.code);
+      failures.add(unlock.code);
       break;
     }
     version++;
@@ -817,24 +835,10 @@ async function isolated(server: Server, watchers: Child, members: number, round:
     await sleep(ISOLATED_GAP_MS);
   }
   locker.close();
-  refused(`4. isolated fan-out ${server.name} round ${round}`, failed, failures);
+  refused(`4. isolated fan-out ${server.name} round ${round}`, failures.count, failures.codes);
   await sleep(500);
   const { updates } = await watchers.ask<{ updates: UpdateSeen[] }>({ cmd: 'report' }, (m) => 'updates' in m, 60_000);
-  const latencies: number[] = [];
-  let missing = 0;
-  let incomplete = 0;
-  for (const ack of acks) {
-    const match = updates
-      .filter((u) => u.categoryId === ack.category && u.version >= ack.version)
-      .reduce<UpdateSeen | undefined>((best, u) => (best === undefined || u.version < best.version ? u : best), undefined);
-    if (!match) {
-      missing++;
-      continue;
-    }
-    if (match.count < members) incomplete++;
-    latencies.push(match.last - ack.at);
-  }
-  return { latencies, missing, incomplete };
+  return deliveries(acks, byCategoryInVersionOrder(updates), members);
 }
 
 async function scenario4(): Promise<void> {
