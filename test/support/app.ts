@@ -3,12 +3,13 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
-import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { loadConfig, type AppConfig } from '#config';
 import { createApp } from '../../apps/realtime/src/bootstrap.js';
 import { closeAll } from './clients.js';
-import { TEST_REDIS_URL, uniqueName } from './services.js';
+import { TEST_REDIS_URL, dropKeys, uniqueName } from './services.js';
+
+export { dropKeys };
 
 /** The HS256 secret every e2e app is configured with (see {@link signToken}). */
 export const JWT_SECRET = 'e2e-test-secret-0123456789abcdef';
@@ -113,21 +114,6 @@ export function useApp(options: StartOptions = {}): TestApp {
   });
 }
 
-/** Deletes every key of a test's store (its prefix's hash tag), so the test database does not grow. */
-export async function dropKeys(prefix: string): Promise<void> {
-  const redis = new Redis(TEST_REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  try {
-    await redis.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `{${prefix}}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
-}
 
 /** GET a JSON document from the app. */
 export async function getJson<T>(testApp: Pick<TestApp, 'baseUrl'>, path: string): Promise<{ status: number; body: T }> {

@@ -1,10 +1,8 @@
-import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LockError, type EventInfo, type LockPolicy, type LockStore } from '#lock-domain';
-import { TEST_REDIS_URL, uniqueName } from '../../../../test/support/services.js';
+import { TEST_REDIS_URL, dropKeys, uniqueName } from '../../../../test/support/services.js';
 import { POLICY } from '../contract/index.js';
 import { InProcessLockStore } from '../memory/in-process-lock-store.js';
-import { keyBase } from './redis-keys.js';
 import { RedisLockStore } from './redis-lock-store.js';
 
 /**
@@ -13,16 +11,7 @@ import { RedisLockStore } from './redis-lock-store.js';
  */
 const prefixes: string[] = [];
 afterAll(async () => {
-  const admin = new Redis(TEST_REDIS_URL);
-  for (const prefix of prefixes) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await admin.scan(cursor, 'MATCH', `${keyBase(prefix)}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await admin.del(...keys);
-    } while (cursor !== '0');
-  }
-  await admin.quit();
+  for (const prefix of prefixes) await dropKeys(prefix);
 });
 
 function prng(seed: number) {
