@@ -232,26 +232,7 @@ export class InProcessLockStore implements LockStore {
     // The user's due lock here ends now, so its owner hears `expired` before the new `created`.
     if (dueHere) this.transition(call, dueHere, 'EXPIRED', {});
 
-    const record: LockRecord = {
-      lockId: this.newLockId(),
-      eventId: category.eventId,
-      categoryId: category.categoryId,
-      quantity,
-      userId: request.userId,
-      sessionId: request.sessionId,
-      status: 'ACTIVE',
-      createdAt: now,
-      expiresAt: now + this.policy.lockDurationMs,
-    };
-    if (request.requestId !== undefined) record.requestId = request.requestId;
-    if (seats) this.takeSeats(call, record, seats);
-    const held: Held = { record, category };
-    this.locks.set(record.lockId, held);
-    this.recorded.ACTIVE++;
-    this.activate(held);
-    category.lockedRecorded += quantity;
-    touch(call, category, true);
-    call.transitions.push({ event: 'created', lock: { ...record } });
+    const record = this.grantLock(call, category, request, quantity, seats, now);
     if (requestKey !== undefined) {
       this.requests.set(requestKey, { lockId: record.lockId, at: now, asked });
       this.requestOrder.set(requestKey, now);
@@ -323,26 +304,7 @@ export class InProcessLockStore implements LockStore {
       touch(call, category, true);
     } else {
       if (dueHere) this.transition(call, dueHere, 'EXPIRED', {});
-      record = {
-        lockId: randomUUID(),
-        eventId: category.eventId,
-        categoryId: category.categoryId,
-        quantity: seats.length,
-        userId: request.userId,
-        sessionId: request.sessionId,
-        status: 'ACTIVE',
-        createdAt: now,
-        expiresAt: now + this.policy.lockDurationMs,
-      };
-      if (request.requestId !== undefined) record.requestId = request.requestId;
-      this.takeSeats(call, record, seats);
-      const held: Held = { record, category };
-      this.locks.set(record.lockId, held);
-      this.recorded.ACTIVE++;
-      this.activate(held);
-      category.lockedRecorded += seats.length;
-      touch(call, category, true);
-      call.transitions.push({ event: 'created', lock: { ...record, seats: [...(record.seats ?? [])] } });
+      record = this.grantLock(call, category, request, seats.length, seats, now);
     }
     if (requestKey !== undefined) {
       this.seatRequests.set(requestKey, { lockId: record.lockId, at: now, asked });
@@ -783,6 +745,42 @@ export class InProcessLockStore implements LockStore {
     }
     // The last status wins; a seat keeps the place of its first change (as in the Lua twin).
     changes.set(seat.seatId, { seatId: seat.seatId, categoryId: seat.category.categoryId, status });
+  }
+
+  /**
+   * A new ACTIVE lock of `quantity` (with `seats` on a reserved category): recorded, indexed, counted
+   * and announced as `created`. The twin of the Lua prelude's grantLock(); lock and holdSeats both end here.
+   */
+  private grantLock(
+    call: Call,
+    category: Category,
+    request: { userId: string; sessionId: string; requestId?: string },
+    quantity: number,
+    seats: Seat[] | undefined,
+    now: number,
+  ): LockRecord {
+    const record: LockRecord = {
+      lockId: this.newLockId(),
+      eventId: category.eventId,
+      categoryId: category.categoryId,
+      quantity,
+      userId: request.userId,
+      sessionId: request.sessionId,
+      status: 'ACTIVE',
+      createdAt: now,
+      expiresAt: now + this.policy.lockDurationMs,
+    };
+    if (request.requestId !== undefined) record.requestId = request.requestId;
+    if (seats) this.takeSeats(call, record, seats);
+    const held: Held = { record, category };
+    this.locks.set(record.lockId, held);
+    this.recorded.ACTIVE++;
+    this.activate(held);
+    category.lockedRecorded += quantity;
+    touch(call, category, true);
+    // takeSeats replaces the seats array, never changes it in place: a shallow copy is a snapshot.
+    call.transitions.push({ event: 'created', lock: { ...record } });
+    return record;
   }
 
   private takeSeats(call: Call, record: LockRecord, seats: Seat[]): void {
