@@ -70,6 +70,12 @@ export const KEY = {
   outboxCursors: 'outbox-cursors',
   /** Pub/sub CHANNEL (not a key) every change is announced on (only with an `origin`). */
   changes: 'changes',
+  /**
+   * ZSET origin → until (Redis time, ms): the change feeds subscribed now, renewed while they run.
+   * A script announces only when someone but its caller's own feed listens: alone, it would only
+   * echo its changes back to itself.
+   */
+  feeds: 'feeds',
   // Waiting rooms (CONTRACT §7; scripts in lua/waiting-room.ts; the lock and confirm scripts read `room`/`roomAdmitted`).
   /** LIST of event keys that have a waiting room, in configuration order. */
   rooms: 'wr-rooms',
@@ -98,6 +104,10 @@ export function outboxKey(prefix: string): string {
 
 export function changesChannel(prefix: string): string {
   return `${keyBase(prefix)}:${KEY.changes}`;
+}
+
+export function feedsKey(prefix: string): string {
+  return `${keyBase(prefix)}:${KEY.feeds}`;
 }
 
 export function catalogMarkerKey(prefix: string): string {

@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { LockError, effectiveStatus, type LockChanges, type LockPolicy, type LockRecord, type LockTransition } from '#lock-domain';
 import { TEST_REDIS_URL, uniqueName } from '../../../../test/support/services.js';
 import { POLICY, lockStoreContract } from '../contract/index.js';
-import { keyBase, lockKey, outboxKey } from './redis-keys.js';
+import { changesChannel, feedsKey, keyBase, lockKey, outboxKey } from './redis-keys.js';
 import { RedisLockChangeFeed } from './redis-change-feed.js';
 import { RedisLockStore } from './redis-lock-store.js';
 
@@ -433,6 +433,61 @@ describe('RedisLockStore (Redis specifics)', () => {
       expect(hearsA.heard).toEqual([changesOf(byB)]);
       expect(hearsB.heard[1]?.transitions[0]).toMatchObject({ event: 'created', lock: { lockId, quantity: 2, userId: 'u1' } });
       expect(hearsB.heard[1]?.availability).toMatchObject([{ eventId: 1, categoryId: 'A', lockedTickets: 2, availableTickets: 3 }]);
+    });
+
+    it('a store announces only while someone but its own feed listens', async () => {
+      const prefix = newPrefix();
+      const tag = uniqueName('alone');
+      const store = open(prefix, {}, false, `a-${tag}`);
+      await listen(prefix, `a-${tag}`);
+      // Hears what the scripts PUBLISH without being a subscriber they count (PUBSUB NUMSUB leaves
+      // pattern subscriptions out): the channel name has no glob characters.
+      const spy = new Redis(TEST_REDIS_URL);
+      const published: string[] = [];
+      spy.on('pmessage', (_pattern: string, _channel: string, message: string) => published.push(message.slice(0, message.indexOf(' '))));
+      await spy.psubscribe(changesChannel(prefix));
+      const lock = (userId: string) =>
+        store.lock({ eventId: 1, categoryId: 'A', userId, sessionId: 's', hold: { kind: 'quantity', quantity: 1 } });
+      const announced = async (expected: number, what: string): Promise<void> => {
+        await until(() => published.length >= expected, what);
+        await sleep(100); // anything extra would have arrived by now
+        expect(published).toHaveLength(expected);
+      };
+      try {
+        await store.defineEvent({ id: 1, categories: [{ categoryId: 'A', totalTickets: 50 }] }, { replaceTotals: false });
+        await lock('u1');
+        await announced(0, 'nothing'); // alone: its own feed only
+
+        // Another instance's feed: announced, and heard as the caller got it.
+        const b = new RedisLockChangeFeed({ redis: TEST_REDIS_URL, keyPrefix: prefix, origin: `b-${tag}` });
+        const heardByB: LockChanges[] = [];
+        const stopB = await b.subscribe({ changes: (changes) => heardByB.push(changes), gap: () => undefined });
+        const locked = await lock('u2');
+        await announced(1, 'the announcement to b');
+        expect(heardByB).toEqual([changesOf(locked)]);
+        await stopB(); // unregisters and unsubscribes
+        await lock('u3');
+        await announced(1, 'nothing more');
+
+        // A subscriber that never registered (an instance of an earlier version) is told too.
+        const earlier = new Redis(TEST_REDIS_URL);
+        await earlier.subscribe(changesChannel(prefix));
+        await lock('u4');
+        await announced(2, 'the announcement to an unregistered subscriber');
+        await earlier.quit();
+
+        // A registration past its time counts for nothing (a crashed instance's, until it is dropped).
+        const [seconds = 0, micros = 0] = await admin.time();
+        await admin.zadd(feedsKey(prefix), Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) + 300, `ghost-${tag}`);
+        await lock('u5');
+        await announced(3, 'the announcement to a live registration');
+        await sleep(400);
+        await lock('u6');
+        await announced(3, 'nothing after it lapsed');
+        expect(new Set(published)).toEqual(new Set([`a-${tag}`]));
+      } finally {
+        await spy.quit();
+      }
     });
 
     it('a feed whose connection was cut reports the gap once subscribed again, then goes on', async () => {

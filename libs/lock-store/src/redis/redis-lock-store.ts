@@ -55,8 +55,8 @@ export interface RedisLockStoreOptions {
   outbox?: boolean;
   /**
    * Announce every change on the `{prefix}:changes` channel from inside the same script, tagged
-   * with this id (no whitespace), for the other instances' `RedisLockChangeFeed`s. Default:
-   * not announced.
+   * with this id (no whitespace), for the other instances' `RedisLockChangeFeed`s: only while
+   * someone but this origin's own feed listens (alone, nobody would hear it). Default: not announced.
    */
   origin?: string;
   /**

@@ -10,7 +10,9 @@
  *
  * With an origin, a call that changed anything also PUBLISHes `<origin> {now, transitions,
  * availability}` on `{prefix}:changes` from inside the script: other instances learn of every
- * change without the caller sending a second command (see redis-change-feed.ts).
+ * change without the caller sending a second command (see redis-change-feed.ts). Only while
+ * someone else listens (another feed registered in `{prefix}:feeds`, or a subscriber beyond its
+ * own): an instance alone would pay for the message and for decoding its own echo, for nobody.
  *
  * Replies are one JSON string `{now, value | error[, status], transitions, availability}`, built
  * by hand: cjson prints numbers with 14 significant digits and empty tables as `{}`, so numbers go
@@ -55,6 +57,7 @@ local K_USERS = P .. ':${KEY.users}'
 local K_CATS = P .. ':${KEY.cats}'
 local K_OUTBOX = P .. ':${KEY.outbox}'
 local K_CHANGES = P .. ':${KEY.changes}'
+local K_FEEDS = P .. ':${KEY.feeds}'
 local function kEvent(ek) return P .. ':${KEY.event}:' .. ek end
 local function kEventCats(ek) return P .. ':${KEY.eventCats}:' .. ek end
 local function catRef(ek, ck) return #ek .. ':' .. ek .. ':' .. ck end
@@ -235,6 +238,23 @@ local function confirmRec(h, orderId)
   return emit('confirmed', h)
 end
 
+-- Whether anyone but this caller's own change feed listens: another registered, unexpired feed
+-- (Redis time, also under a test clock: registrations are renewed in real time), or a subscriber
+-- that never registered (an instance of an earlier version), seen as one more than our own.
+local function othersListen()
+  local t = NOW
+  if ARGV[8] ~= nil and ARGV[8] ~= '' then
+    local T = redis.call('TIME')
+    t = tonumber(T[1]) * 1000 + math.floor(tonumber(T[2]) / 1000)
+  end
+  local selfLive = false
+  for _, o in ipairs(redis.call('ZRANGE', K_FEEDS, '(' .. I(t), '+inf', 'BYSCORE', 'LIMIT', '0', '2')) do
+    if o ~= ORIGIN then return true end
+    selfLive = true
+  end
+  return redis.call('PUBSUB', 'NUMSUB', K_CHANGES)[2] > (selfLive and 1 or 0)
+end
+
 local function finish(part)
   applyBumps()
   local av = {}
@@ -243,7 +263,7 @@ local function finish(part)
   local changes = '"transitions":[' .. table.concat(TRANS, ',') .. '],"availability":[' .. table.concat(av, ',') .. ']'
   if #seats > 0 then changes = changes .. ',"seats":[' .. table.concat(seats, ',') .. ']' end
   changes = changes .. '}'
-  if ORIGIN ~= '' and (#TRANS > 0 or #av > 0 or #seats > 0) then
+  if ORIGIN ~= '' and (#TRANS > 0 or #av > 0 or #seats > 0) and othersListen() then
     redis.call('PUBLISH', K_CHANGES, ORIGIN .. ' {"now":' .. NOWS .. ',' .. changes)
   end
   return '{"now":' .. NOWS .. ',' .. part .. ',' .. changes
