@@ -22,6 +22,7 @@ import type { ClosedLoopResult } from './clients/closed-loop.js';
 import { renderChart, type ChartRow } from './lib/chart.js';
 import { signHs256 } from './lib/jwt.js';
 import { LiteSocket } from './lib/lite-client.js';
+import { outboxKey } from '../libs/lock-store/src/redis/redis-keys.js';
 import { formatSummary, summarise } from './lib/profile-summary.js';
 import { BENCH_DIR, ROOT, cpuMsOf, memoryOf, profileStart, profileStop, sleep, spawnNode, stopChild, type Child } from './lib/proc.js';
 import {
@@ -289,8 +290,10 @@ type Measured = ClosedLoopResult & { cpu: CpuCost };
 interface Scenario1 {
   lua: Measured[];
   contract: Measured[];
+  /** The contract floor without its outbox (the floor before CONTRACT §4 was held to): reported. */
+  publishOnly: Measured[];
   service: Measured[];
-  eventsPerPair: { contract: number[]; service: number[] };
+  eventsPerPair: { contract: number[]; publishOnly: number[]; service: number[] };
 }
 
 async function settleCount(queue: OrdersQueue): Promise<number> {
@@ -305,12 +308,13 @@ async function settleCount(queue: OrdersQueue): Promise<number> {
   return queue.drain();
 }
 
-async function scenario1(lua: Server, contract: Server | undefined, service: Server): Promise<Scenario1> {
-  const out: Scenario1 = { lua: [], contract: [], service: [], eventsPerPair: { contract: [], service: [] } };
+async function scenario1(lua: Server, contract: Server | undefined, publishOnly: Server | undefined, service: Server): Promise<Scenario1> {
+  const out: Scenario1 = { lua: [], contract: [], publishOnly: [], service: [], eventsPerPair: { contract: [], publishOnly: [], service: [] } };
   const targets: Array<[keyof Omit<Scenario1, 'eventsPerPair'>, Server | undefined]> = [
     ['lua', lua],
     ['contract', contract],
     ['service', service],
+    ['publishOnly', publishOnly],
   ];
   for (let round = 1; round <= flags.rounds; round++) {
     // A B C, then B C A, …: no target always runs first (or right after the same neighbour).
@@ -327,8 +331,14 @@ async function scenario1(lua: Server, contract: Server | undefined, service: Ser
         perPair = published / result.totalPairs;
         out.eventsPerPair[key].push(perPair);
       }
+      if (key === 'contract') {
+        // The floor's outbox is trimmed as RabbitMQ confirms: after the window it holds (almost) nothing.
+        const admin = new Redis(ctx.redisUrl, { maxRetriesPerRequest: 1 });
+        const left = await admin.xlen(outboxKey(`bench-${ctx.runId}-contract-floor`)).finally(() => admin.disconnect());
+        if (left > 100) throw new Error(`the contract floor left ${left} outbox entries untrimmed`);
+      }
       log(
-        `1. round ${round} ${key.padEnd(8)} ${fmt(result.pairsPerSecond, 0)} pairs/s  p50 ${fmt(result.p50, 2)} ms  p99 ${fmt(result.p99, 2)} ms` +
+        `1. round ${round} ${key.padEnd(11)} ${fmt(result.pairsPerSecond, 0)} pairs/s  p50 ${fmt(result.p50, 2)} ms  p99 ${fmt(result.p99, 2)} ms` +
           `  errors ${result.errors}${Number.isFinite(perPair) ? `  ~${perPair.toFixed(2)} events/pair` : ''}` +
           `  CPU/pair: server ${fmt(result.cpu.serverUsPerPair, 0)} µs, load generator ${fmt(result.cpu.clientUsPerPair, 0)} µs, Redis ${fmt(result.cpu.redisUsPerPair, 0)} µs, RabbitMQ ${fmt(result.cpu.rabbitUsPerPair, 0)} µs`,
       );
@@ -358,6 +368,9 @@ function report1(s1: Scenario1): void {
   const p99VsContract = pairedRatio(s1.service, s1.contract, 'p99');
   const p50VsContract = pairedRatio(s1.service, s1.contract, 'p50');
   const tputVsLua = pairedRatio(s1.service, s1.lua, 'pairsPerSecond');
+  const publishOnly = medians(s1.publishOnly);
+  const tputVsPublishOnly = pairedRatio(s1.service, s1.publishOnly, 'pairsPerSecond');
+  const p99VsPublishOnly = pairedRatio(s1.service, s1.publishOnly, 'p99');
   const p99VsLua = pairedRatio(s1.service, s1.lua, 'p99');
   const clients = `${flags.clients} clients`;
   const hasContract = s1.contract.length > 0;
@@ -389,6 +402,28 @@ function report1(s1: Scenario1): void {
       target: '–',
       holds: '–',
     },
+    ...(s1.publishOnly.length > 0
+      ? [
+          {
+            scenario: 1,
+            figure: 'pairs/s vs the publish-only floor (no outbox)',
+            service: fmt(svc.tput, 0),
+            baseline: `publish-only floor ${fmt(publishOnly.tput, 0)}`,
+            ratio: `${fmt(tputVsPublishOnly, 2)}×`,
+            target: '(report)',
+            holds: '–',
+          },
+          {
+            scenario: 1,
+            figure: 'p99 vs the publish-only floor, ms',
+            service: fmt(svc.p99, 2),
+            baseline: `publish-only floor ${fmt(publishOnly.p99, 2)}`,
+            ratio: `${fmt(p99VsPublishOnly, 2)}×`,
+            target: '(report)',
+            holds: '–',
+          },
+        ]
+      : []),
     {
       scenario: 1,
       figure: 'pairs/s vs the Lua floor',
@@ -413,31 +448,39 @@ function report1(s1: Scenario1): void {
   const cpu = {
     service: cpuOf(s1.service, 'serverUsPerPair'),
     contract: cpuOf(s1.contract, 'serverUsPerPair'),
+    publishOnly: cpuOf(s1.publishOnly, 'serverUsPerPair'),
     lua: cpuOf(s1.lua, 'serverUsPerPair'),
-    generator: median([...s1.service, ...s1.contract, ...s1.lua].map((r) => r.cpu.clientUsPerPair)),
+    generator: median([...s1.service, ...s1.contract, ...s1.publishOnly, ...s1.lua].map((r) => r.cpu.clientUsPerPair)),
   };
   figures.push({
     scenario: 1,
     figure: 'server CPU per lock+unlock pair, µs',
     service: fmt(cpu.service, 0),
-    baseline: `contract floor ${fmt(cpu.contract, 0)} · Lua floor ${fmt(cpu.lua, 0)}`,
+    baseline: `contract floor ${fmt(cpu.contract, 0)} · publish-only ${fmt(cpu.publishOnly, 0)} · Lua floor ${fmt(cpu.lua, 0)}`,
     ratio: `${fmt(ratio(cpu.service, cpu.contract), 2)}×`,
     target: '(report)',
     holds: '–',
   });
   notes.push(
     `1. the load generator (one process, ${flags.clients} sockets) used ${fmt(cpu.generator, 0)} µs of CPU per pair (median over every window), ` +
-      `the service ${fmt(cpu.service, 0)} µs, the contract floor ${fmt(cpu.contract, 0)} µs, the Lua floor ${fmt(cpu.lua, 0)} µs; Redis and RabbitMQ share the same 2 cores`,
+      `the service ${fmt(cpu.service, 0)} µs, the contract floor ${fmt(cpu.contract, 0)} µs, the publish-only floor ${fmt(cpu.publishOnly, 0)} µs, the Lua floor ${fmt(cpu.lua, 0)} µs; Redis and RabbitMQ share the same 2 cores`,
   );
   const backend = (list: Measured[]): string =>
     `Redis ${fmt(cpuOf(list, 'redisUsPerPair'), 0)} µs, RabbitMQ ${fmt(cpuOf(list, 'rabbitUsPerPair'), 0)} µs, all together ${fmt(
       median(list.map((r) => r.cpu.serverUsPerPair + r.cpu.clientUsPerPair + r.cpu.redisUsPerPair + r.cpu.rabbitUsPerPair)),
       0,
     )} µs`;
-  notes.push(`1. the machine's CPU per pair in the same windows: service ${backend(s1.service)}; contract floor ${backend(s1.contract)}; Lua floor ${backend(s1.lua)}`);
+  notes.push(
+    `1. the machine's CPU per pair in the same windows: service ${backend(s1.service)}; contract floor ${backend(s1.contract)}; ` +
+      `publish-only floor ${backend(s1.publishOnly)}; Lua floor ${backend(s1.lua)}`,
+  );
+  notes.push(
+    '1. the contract floor keeps each lifecycle event in the outbox stream (appended by the same script) until RabbitMQ confirms it, as CONTRACT §4 asks; ' +
+      'the publish-only floor publishes from the reply alone (an unconfirmed event dies with the process) and is the contract floor of earlier runs',
+  );
   if (s1.eventsPerPair.service.length > 0) {
     notes.push(
-      `1. lifecycle events reaching a bound queue per lock+unlock pair (expect 2): service ${fmt(median(s1.eventsPerPair.service), 2)}, contract floor ${fmt(median(s1.eventsPerPair.contract), 2)}`,
+      `1. lifecycle events reaching a bound queue per lock+unlock pair (expect 2): service ${fmt(median(s1.eventsPerPair.service), 2)}, contract floor ${fmt(median(s1.eventsPerPair.contract), 2)}, publish-only floor ${fmt(median(s1.eventsPerPair.publishOnly), 2)}`,
     );
   }
   chart.push(
@@ -449,9 +492,9 @@ function report1(s1: Scenario1): void {
     clients: flags.clients,
     rounds: flags.rounds,
     windowSeconds: flags.durationMs / 1000,
-    medians: { service: svc, contractFloor: con, luaFloor: lua },
+    medians: { service: svc, contractFloor: con, publishOnlyFloor: publishOnly, luaFloor: lua },
     cpuUsPerPair: cpu,
-    ratios: { tputVsContract, p99VsContract, p50VsContract, tputVsLua, p99VsLua },
+    ratios: { tputVsContract, p99VsContract, p50VsContract, tputVsPublishOnly, p99VsPublishOnly, tputVsLua, p99VsLua },
     eventsPerPair: s1.eventsPerPair,
     runs: s1,
   };
@@ -1225,9 +1268,10 @@ async function main(): Promise<void> {
   if (flags.only.has(1) || flags.only.has(2)) {
     const lua = await up(startReference(ctx, 'lua', 'lua-floor'));
     const contract = ctx.amqpUrl ? await up(startReference(ctx, 'contract', 'contract-floor')) : undefined;
+    const publishOnly = ctx.amqpUrl && flags.only.has(1) ? await up(startReference(ctx, 'publish-only', 'publish-only-floor')) : undefined;
     const service = await up(startService(ctx, { name: 'svc' }));
     if (flags.only.has(1)) {
-      report1(await scenario1(lua, contract, service));
+      report1(await scenario1(lua, contract, publishOnly, service));
       if (flags.profile) {
         await profileServer(service, 'service');
         if (contract) await profileServer(contract, 'contract');
@@ -1235,6 +1279,7 @@ async function main(): Promise<void> {
     }
     await down(lua);
     if (contract) await down(contract);
+    if (publishOnly) await down(publishOnly);
     if (flags.only.has(2)) await scenario2(service);
     await down(service);
   }

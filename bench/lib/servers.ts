@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { connect as amqpConnect } from 'amqplib';
 import { Redis } from 'ioredis';
-import type { ReferenceSettings } from '../ref/reference-server.js';
+import type { ReferenceMode, ReferenceSettings } from '../ref/reference-server.js';
 import { BENCH_DIR, ROOT, freePort, spawnNode, stopChild, waitForHttp, type Child } from './proc.js';
 
 /** Everything one bench run shares: where Redis/RabbitMQ are, the names it may create, its secret. */
@@ -72,9 +72,9 @@ export async function startService(ctx: RunContext, options: ServiceOptions): Pr
   };
 }
 
-export async function startReference(ctx: RunContext, mode: 'lua' | 'contract', name: string): Promise<Server> {
+export async function startReference(ctx: RunContext, mode: ReferenceMode, name: string): Promise<Server> {
   const prefix = `bench-${ctx.runId}-${name}`;
-  const exchange = mode === 'contract' ? `bench.${ctx.runId}.${name}.locks` : undefined;
+  const exchange = mode !== 'lua' ? `bench.${ctx.runId}.${name}.locks` : undefined;
   const settings: ReferenceSettings = {
     mode,
     redisUrl: ctx.redisUrl,
@@ -82,7 +82,7 @@ export async function startReference(ctx: RunContext, mode: 'lua' | 'contract', 
     secret: ctx.secret,
     events: ctx.events,
     broadcastMs: 100,
-    ...(mode === 'contract' && ctx.amqpUrl ? { amqpUrl: ctx.amqpUrl } : {}),
+    ...(mode !== 'lua' && ctx.amqpUrl ? { amqpUrl: ctx.amqpUrl } : {}),
     ...(exchange ? { exchange } : {}),
   };
   const child = spawnNode({
