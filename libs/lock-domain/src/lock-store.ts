@@ -35,6 +35,8 @@ export interface LockTransition {
   event: LifecycleEvent;
   /** The lock right after the transition. */
   lock: LockRecord;
+  /** The outbox entry that records it, when the store keeps one (the Redis store with `outbox`). */
+  outboxId?: string;
 }
 
 /** What one store call changed, taken inside its atomic step at the store's instant `now`. */

@@ -47,12 +47,15 @@ export class LifecycleRelays implements OnModuleInit, OnApplicationBootstrap {
     const names = this.sinks.map((sink) => sink.name);
     let outbox: Outbox;
     let memory: InMemoryOutbox | undefined;
+    let stream: RedisOutbox | undefined;
     if (this.redis) {
       // Its own connection: a batch read never queues in front of the lock scripts.
       this.relayRedis = this.redis.duplicate({ lazyConnect: false });
       // ioredis reconnects by itself; a failed read is retried by the relay.
       this.relayRedis.on('error', (error: Error) => this.logger.debug(`outbox connection: ${error.message}`));
-      outbox = new RedisOutbox(this.relayRedis, this.config.redisKeyPrefix, names);
+      // Our store stamps our instance id on what it appends: those entries are not read back.
+      stream = new RedisOutbox(this.relayRedis, this.config.redisKeyPrefix, names, this.instanceId);
+      outbox = stream;
     } else {
       memory = new InMemoryOutbox(names);
       outbox = memory;
@@ -61,8 +64,15 @@ export class LifecycleRelays implements OnModuleInit, OnApplicationBootstrap {
     this.unsubscribe = this.bus.subscribe((changes) => {
       if (changes.transitions.length === 0) return;
       if (memory) for (const { event, lock } of changes.transitions) memory.append({ event, lock });
-      // Only a lease holder publishes; waking another would cost it a failed lease attempt per change.
-      for (const relay of this.relays.values()) if (relay.leading) relay.notify();
+      // Only a lease holder publishes (and so needs the bodies of what this instance appended);
+      // waking another would cost it a failed lease attempt per change.
+      let remembered = false;
+      for (const relay of this.relays.values()) {
+        if (!relay.leading) continue;
+        if (!remembered) stream?.remember(changes.transitions);
+        remembered = true;
+        relay.notify();
+      }
     });
     for (const relay of this.relays.values()) relay.start();
   }

@@ -57,7 +57,7 @@ export const KEY = {
   seatRowNames: 'seat-row-names',
   /** STRING per `<len(userId)>:<userId>:<requestId>` → `<lockId>\n<what was asked>` of a `hold-seats`, PX retentionMs. */
   seatRequest: 'seat-req',
-  /** STREAM of lifecycle events (`event`, `lock`) for the lifecycle sinks (only with `outbox: true`). */
+  /** STREAM of lifecycle events (`event`, `lock`, and `origin` when the store announces one) for the lifecycle sinks (only with `outbox: true`). */
   outbox: 'outbox',
   /** STRING per sink (`outbox-lease:<sink>`): the instance relaying the outbox to that sink now (a lease with a TTL). */
   outboxLease: 'outbox-lease',

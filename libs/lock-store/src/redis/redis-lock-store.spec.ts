@@ -477,8 +477,7 @@ describe('RedisLockStore (Redis specifics)', () => {
         await earlier.quit();
 
         // A registration past its time counts for nothing (a crashed instance's, until it is dropped).
-        const [seconds = 0, micros = 0] = await admin.time();
-        await admin.zadd(feedsKey(prefix), Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) + 300, `ghost-${tag}`);
+        await admin.zadd(feedsKey(prefix), (await redisNow()) + 300, `ghost-${tag}`);
         await lock('u5');
         await announced(3, 'the announcement to a live registration');
         await sleep(400);

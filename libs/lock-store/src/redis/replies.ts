@@ -62,6 +62,7 @@ export const lifecycleEvent = z.enum(['created', 'expired', 'released', 'confirm
 const transition = z.object({
   event: lifecycleEvent,
   lock: lockRecord,
+  outboxId: z.string().optional(),
 }) satisfies z.ZodType<LockTransition>;
 
 const seatStatus = z.enum(['available', 'held', 'sold', 'blocked']);

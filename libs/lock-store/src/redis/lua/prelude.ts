@@ -156,9 +156,20 @@ local TRANS = {}
 -- Records a transition; answers the lock's JSON, so the reply need not print it again.
 local function emit(event, h)
   local j = lockJson(h)
-  TRANS[#TRANS + 1] = '{"event":"' .. event .. '","lock":' .. j .. '}'
-  -- The outbox records what happened; each transport (a sink) maps it to its own wire form.
-  if OUTBOX then redis.call('XADD', K_OUTBOX, '*', 'event', event, 'lock', j) end
+  local t = '{"event":"' .. event .. '","lock":' .. j
+  -- The outbox records what happened; each transport (a sink) maps it to its own wire form. The
+  -- entry names its origin and the reply its id: the caller's relay publishes what it appended from
+  -- the reply instead of reading it back (redis-outbox.ts).
+  if OUTBOX then
+    local id
+    if ORIGIN ~= '' then
+      id = redis.call('XADD', K_OUTBOX, '*', 'event', event, 'lock', j, 'origin', ORIGIN)
+    else
+      id = redis.call('XADD', K_OUTBOX, '*', 'event', event, 'lock', j)
+    end
+    t = t .. ',"outboxId":"' .. id .. '"'
+  end
+  TRANS[#TRANS + 1] = t .. '}'
   return j
 end
 
