@@ -208,9 +208,9 @@ export class RedisOutbox {
 
 /** Stream ids (`<ms>-<seq>`) in stream order. */
 function compareIds(a: string, b: string): number {
-  const [am = 0, as = 0] = a.split('-').map(Number);
-  const [bm = 0, bs = 0] = b.split('-').map(Number);
-  return am - bm || as - bs;
+  const ai = a.indexOf('-');
+  const bi = b.indexOf('-');
+  return Number(a.slice(0, ai)) - Number(b.slice(0, bi)) || Number(a.slice(ai + 1)) - Number(b.slice(bi + 1));
 }
 
 /** A stream row as a lifecycle entry, or undefined when it is not one. */
