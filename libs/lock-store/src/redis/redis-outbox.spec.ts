@@ -47,6 +47,34 @@ describe('RedisOutbox: what this instance appended is not read back', () => {
     }
   });
 
+  it('a body handed over in the same turn as the read is still taken from the reply, not read back', async () => {
+    const prefix = uniqueName('tl-outbox');
+    prefixes.push(prefix);
+    const store = new RedisLockStore({ redis: TEST_REDIS_URL, policy: POLICY, keyPrefix: prefix, outbox: true, origin: 'me' });
+    const conn = new Redis(TEST_REDIS_URL);
+    const outbox = new RedisOutbox(conn, prefix, ['rabbitmq'], 'me');
+    try {
+      await store.defineEvent({ id: 1, categories: [{ categoryId: 'A', totalTickets: 10 }] }, { replaceTotals: false });
+      const { transitions } = await store.lock({ eventId: 1, categoryId: 'A', userId: 'u1', sessionId: 's', hold: { kind: 'quantity', quantity: 1 } });
+      // The lock's reply is handed over right after the read's answer, before the next turn.
+      const scripts = conn as unknown as { tlOutboxRead: (...args: string[]) => Promise<unknown> };
+      const original = scripts.tlOutboxRead.bind(conn);
+      vi.spyOn(scripts, 'tlOutboxRead').mockImplementationOnce(async (...args: string[]) => {
+        const flat = await original(...args);
+        setImmediate(() => outbox.remember(transitions));
+        return flat;
+      });
+      const xrange = vi.spyOn(conn, 'xrange');
+      const batch = await outbox.read('rabbitmq', 10);
+      expect(batch.entries.map((entry) => entry.lock)).toEqual([transitions[0]?.lock]);
+      expect(batch.entries[0]?.lock).toBe(transitions[0]?.lock);
+      expect(xrange).not.toHaveBeenCalled();
+    } finally {
+      await store.close();
+      conn.disconnect();
+    }
+  });
+
   it('without an origin every entry is read whole; acknowledged bodies are let go', async () => {
     const prefix = uniqueName('tl-outbox');
     prefixes.push(prefix);

@@ -151,13 +151,17 @@ export class RedisOutbox {
       if (entry) slots.push(entry);
       else batch.unreadable.push(id);
     }
+    // A reply read in the same turn as this one may not have been handed over yet: one turn later
+    // it usually has, and only what is still missing is read.
+    if (slots.some((slot) => typeof slot === 'string')) await new Promise((resolve) => setImmediate(resolve));
     for (const slot of slots) {
       if (typeof slot !== 'string') {
         batch.entries.push(slot);
         continue;
       }
-      const [row] = await this.redis.xrange(this.stream, slot, slot);
-      const entry = row ? parseEntry(slot, row[1]) : undefined;
+      const known = this.mine.get(slot);
+      const [row] = known ? [] : await this.redis.xrange(this.stream, slot, slot);
+      const entry = known ?? (row ? parseEntry(slot, row[1]) : undefined);
       if (entry) batch.entries.push(entry);
       else batch.unreadable.push(slot);
     }
