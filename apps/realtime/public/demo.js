@@ -553,6 +553,13 @@ async function leaveQueue() {
 }
 
 function setQueue(queue) {
+  // The clock offset comes from a round trip whose two halves may differ, so a fresh 10-minute turn
+  // can read 10:01: the countdown never shows more whole seconds than it had when the admission came.
+  if (queue.admissionExpiresAt && queue.admissionExpiresAt === state.queue.admissionExpiresAt) {
+    queue.admissionCap = state.queue.admissionCap;
+  } else if (queue.admissionExpiresAt) {
+    queue.admissionCap = performance.now() + Math.floor((Date.parse(queue.admissionExpiresAt) - serverNow()) / 1000) * 1000;
+  }
   state.queue = queue;
   paintQueue();
 }
@@ -573,7 +580,11 @@ function paintQueue() {
   leave.textContent = queue.state === 'admitted' ? 'Done: give my turn up' : 'Leave the queue';
   if (queue.state === 'admitted') {
     title.textContent = 'It is your turn: hold your tickets now';
-    note.textContent = queue.admissionExpiresAt ? `Your turn ends in ${formatDuration(Date.parse(queue.admissionExpiresAt) - serverNow())}.` : '';
+    note.textContent = '';
+    if (queue.admissionExpiresAt) {
+      const left = Math.min(Date.parse(queue.admissionExpiresAt) - serverNow(), queue.admissionCap - performance.now());
+      note.textContent = `Your turn ends in ${formatDuration(left)}.`;
+    }
     return;
   }
   if (queue.state === 'closed') {
