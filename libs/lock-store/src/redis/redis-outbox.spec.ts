@@ -75,6 +75,13 @@ describe('RedisOutbox: what this instance appended is not read back', () => {
     }
   });
 
+  it('keeps at most 10,000 bodies', () => {
+    const outbox = new RedisOutbox(new Redis(TEST_REDIS_URL, { lazyConnect: true }), uniqueName('tl-outbox'), ['rabbitmq'], 'me');
+    const lock = { lockId: 'l', eventId: 1, categoryId: 'A', quantity: 1, userId: 'u', sessionId: 's', status: 'ACTIVE' as const, createdAt: 0, expiresAt: 1 };
+    outbox.remember(Array.from({ length: 10_001 }, (_, i) => ({ event: 'created' as const, lock, outboxId: `1-${i}` })));
+    expect(outbox.remembered).toBe(10_000);
+  });
+
   it('without an origin every entry is read whole; acknowledged bodies are let go', async () => {
     const prefix = uniqueName('tl-outbox');
     prefixes.push(prefix);

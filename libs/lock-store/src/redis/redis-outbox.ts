@@ -72,7 +72,12 @@ const MAX_REMEMBERED = 10_000;
 
 type ScriptFn = (...args: string[]) => Promise<unknown>;
 /** The scripts above as commands of the connection (EVALSHA after the first call), by name. */
-const COMMANDS = { tlOutboxRead: READ, tlOutboxAck: ACK, tlOutboxRenew: RENEW, tlOutboxDrop: DROP } as const;
+const COMMANDS = {
+  tlOutboxRead: { lua: READ, numberOfKeys: 1 },
+  tlOutboxAck: { lua: ACK, numberOfKeys: 3 },
+  tlOutboxRenew: { lua: RENEW, numberOfKeys: 1 },
+  tlOutboxDrop: { lua: DROP, numberOfKeys: 1 },
+} as const;
 
 /**
  * The reading side of the transactional outbox the lock scripts append to (`outbox: true`), for
@@ -107,9 +112,7 @@ export class RedisOutbox {
     this.stream = outboxKey(keyPrefix);
     this.base = keyBase(keyPrefix);
     this.cursors = `${this.base}:${KEY.outboxCursors}`;
-    for (const [name, lua] of Object.entries(COMMANDS)) {
-      if (!(name in redis)) redis.defineCommand(name, { lua, numberOfKeys: name === 'tlOutboxAck' ? 3 : 1 });
-    }
+    for (const [name, definition] of Object.entries(COMMANDS)) if (!(name in redis)) redis.defineCommand(name, definition);
   }
 
   private run(name: keyof typeof COMMANDS, ...args: string[]): Promise<unknown> {
