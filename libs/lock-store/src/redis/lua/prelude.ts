@@ -39,13 +39,13 @@ local function X(i) return ARGV[${HEADER_ARGS} + i] end
 
 -- Redis time, so instances with skewed clocks agree. ARGV[8] is set only by a store built with a
 -- test clock (the model-based test drives both stores from one clock).
-local NOW
-if ARGV[8] ~= nil and ARGV[8] ~= '' then
-  NOW = tonumber(ARGV[8])
-else
+local TEST_CLOCK = ARGV[8] ~= nil and ARGV[8] ~= ''
+local function redisNow()
   local T = redis.call('TIME')
-  NOW = tonumber(T[1]) * 1000 + math.floor(tonumber(T[2]) / 1000)
+  return tonumber(T[1]) * 1000 + math.floor(tonumber(T[2]) / 1000)
 end
+local NOW
+if TEST_CLOCK then NOW = tonumber(ARGV[8]) else NOW = redisNow() end
 local function I(n) return string.format('%d', n) end
 local NOWS = I(NOW)
 
@@ -254,10 +254,7 @@ end
 -- that never registered (an instance of an earlier version), seen as one more than our own.
 local function othersListen()
   local t = NOW
-  if ARGV[8] ~= nil and ARGV[8] ~= '' then
-    local T = redis.call('TIME')
-    t = tonumber(T[1]) * 1000 + math.floor(tonumber(T[2]) / 1000)
-  end
+  if TEST_CLOCK then t = redisNow() end
   local selfLive = false
   for _, o in ipairs(redis.call('ZRANGE', K_FEEDS, '(' .. I(t), '+inf', 'BYSCORE', 'LIMIT', '0', '2')) do
     if o ~= ORIGIN then return true end
