@@ -70,6 +70,20 @@ export class RedisLockChangeFeed implements LockChangeFeed {
     // A failed renewal may let the registration lapse and the others stop announcing: the
     // registration that succeeds next reports the gap.
     let lapsed = false;
+    /** Settles one (re)registration: a gap after a cut (`missed`) or a lapse, the error otherwise. */
+    const registered = (registration: Promise<void>, missed: boolean): void => {
+      registration.then(
+        () => {
+          if (!missed && !lapsed) return;
+          lapsed = false;
+          listener.gap();
+        },
+        (error: unknown) => {
+          lapsed = true;
+          report(error);
+        },
+      );
+    };
     watchOutages(sub, { down: (error) => onError?.(error) });
     if (cmd !== redis) cmd.on('error', () => undefined); // its outages are the feed's too, reported once there
     sub.on('message', (channel: string, message: string) => {
@@ -87,37 +101,12 @@ export class RedisLockChangeFeed implements LockChangeFeed {
     // effect, and the registration after that, so whatever the listener reads on `gap()` is not
     // older than the first message it gets.
     sub.on('ready', () => {
-      if (!subscribed) return;
-      sub
-        .ping()
-        .then(register)
-        .then(
-          () => {
-            lapsed = false;
-            listener.gap();
-          },
-          (error: unknown) => {
-            lapsed = true;
-            report(error);
-          },
-        );
+      if (subscribed) registered(sub.ping().then(register), true);
     });
     await sub.subscribe(this.channel);
     await register();
     subscribed = true;
-    const renew = setInterval(() => {
-      register().then(
-        () => {
-          if (!lapsed) return;
-          lapsed = false;
-          listener.gap();
-        },
-        (error: unknown) => {
-          lapsed = true;
-          report(error);
-        },
-      );
-    }, Math.floor(this.ttlMs / 3));
+    const renew = setInterval(() => registered(register(), false), Math.floor(this.ttlMs / 3));
     renew.unref();
     return async () => {
       subscribed = false;
