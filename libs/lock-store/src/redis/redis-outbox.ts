@@ -43,12 +43,13 @@ if minMs then redis.call('XTRIM', KEYS[1], 'MINID', string.format('%d-%d', minMs
 return 1`;
 
 /**
- * KEYS: stream; ARGV: start, count, origin (''= none). The rows after the cursor, flat: per row its
- * id, then 0 when it is the caller's own (its `origin` field is ARGV[3]: the caller has its body from
- * the reply that appended it), else the number of fields and the fields.
+ * KEYS: stream, cursors; ARGV: sink, count, origin (''= none). The rows after the sink's cursor,
+ * flat: per row its id, then 0 when it is the caller's own (its `origin` field is ARGV[3]: the
+ * caller has its body from the reply that appended it), else the number of fields and the fields.
  */
-const READ = `local out = {}
-for _, r in ipairs(redis.call('XRANGE', KEYS[1], ARGV[1], '+', 'COUNT', ARGV[2])) do
+const READ = `local cursor = redis.call('HGET', KEYS[2], ARGV[1])
+local out = {}
+for _, r in ipairs(redis.call('XRANGE', KEYS[1], cursor and ('(' .. cursor) or '-', '+', 'COUNT', ARGV[2])) do
   local f = r[2]
   local own = false
   if ARGV[3] ~= '' then
@@ -73,7 +74,7 @@ const MAX_REMEMBERED = 10_000;
 type ScriptFn = (...args: string[]) => Promise<unknown>;
 /** The scripts above as commands of the connection (EVALSHA after the first call), by name. */
 const COMMANDS = {
-  tlOutboxRead: { lua: READ, numberOfKeys: 1 },
+  tlOutboxRead: { lua: READ, numberOfKeys: 2 },
   tlOutboxAck: { lua: ACK, numberOfKeys: 3 },
   tlOutboxRenew: { lua: RENEW, numberOfKeys: 1 },
   tlOutboxDrop: { lua: DROP, numberOfKeys: 1 },
@@ -139,8 +140,7 @@ export class RedisOutbox {
 
   /** The sink's next `count` entries after its cursor, in order. */
   async read(sink: string, count: number): Promise<OutboxBatch> {
-    const cursor = await this.redis.hget(this.cursors, sink);
-    const flat = (await this.run('tlOutboxRead', this.stream, cursor ? `(${cursor}` : '-', String(count), this.origin)) as Array<string | number>;
+    const flat = (await this.run('tlOutboxRead', this.stream, this.cursors, sink, String(count), this.origin)) as Array<string | number>;
     const batch: OutboxBatch = { entries: [], unreadable: [] };
     // An entry, or the id of one of ours that was not remembered (read whole below, in its place).
     const slots: Array<OutboxEntry | string> = [];
