@@ -26,6 +26,7 @@ import type { AddressInfo } from 'node:net';
 import { connect as amqpConnect, type ConfirmChannel } from 'amqplib';
 import { Redis } from 'ioredis';
 import { Server, type Socket } from 'socket.io';
+import { toLock, type LockRecord } from '../../libs/lock-domain/src/lock.js';
 import { HEADER_ARGS, SCRIPTS } from '../../libs/lock-store/src/redis/lua.js';
 import { keyBase, outboxKey } from '../../libs/lock-store/src/redis/redis-keys.js';
 import { verifyHs256 } from '../lib/jwt.js';
@@ -140,25 +141,13 @@ const idKey = (id: unknown): string => String(id);
 let channel: ConfirmChannel | undefined;
 let unconfirmed = 0;
 
-const iso = (ms: unknown): string | undefined => (typeof ms === 'number' ? new Date(ms).toISOString() : undefined);
-
 /**
  * A transition's lock as CONTRACT §1 words a `Lock` (ISO 8601 instants, `expiresInSeconds`) as of
- * the transition; the publish-only floor sends the scripts' record as it is, as earlier runs did.
+ * the transition, by the domain's own `toLock`; the publish-only floor sends the scripts' record as
+ * it is, as earlier runs did.
  */
-function wireLock(lock: Record<string, unknown>, at: number): Record<string, unknown> {
-  if (!outbox) return lock;
-  const { createdAt, expiresAt, confirmedAt, releasedAt, ...rest } = lock;
-  const active = lock.status === 'ACTIVE';
-  return {
-    ...rest,
-    createdAt: iso(createdAt),
-    expiresAt: iso(expiresAt),
-    expiresInSeconds: active ? Math.max(0, Math.ceil((Number(expiresAt) - at) / 1000)) : 0,
-    ...(confirmedAt === undefined ? {} : { confirmedAt: iso(confirmedAt) }),
-    ...(releasedAt === undefined ? {} : { releasedAt: iso(releasedAt) }),
-    ...(lock.status === 'EXPIRED' && lock.reason === undefined ? { reason: 'expired' } : {}),
-  };
+function wireLock(lock: Record<string, unknown>, at: number): unknown {
+  return outbox ? toLock(lock as unknown as LockRecord, at) : lock;
 }
 
 /**
