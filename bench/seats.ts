@@ -21,6 +21,7 @@ import type { SeatUpdate } from '../libs/contracts/src/index.js';
 import type { EventInfo, LockPolicy } from '../libs/lock-domain/src/index.js';
 import { RedisLockStore } from '../libs/lock-store/src/index.js';
 import { KEY } from '../libs/lock-store/src/redis/redis-keys.js';
+import { unlinkMatching } from './lib/servers.js';
 
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/14';
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -151,12 +152,7 @@ async function main(): Promise<void> {
     results.seatUpdate10 = { jsonBytes: Buffer.byteLength(json), socketIoFrameBytes: Buffer.byteLength(frame) };
   } finally {
     await store.close();
-    let cursor = '0';
-    do {
-      const [next, keys] = await admin.scan(cursor, 'MATCH', `${base}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await admin.del(...keys);
-    } while (cursor !== '0');
+    await unlinkMatching(admin, `${base}*`);
     await admin.quit();
   }
 

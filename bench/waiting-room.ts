@@ -24,7 +24,7 @@ import { RedisLockStore, RedisWaitingRoom } from '#lock-store';
 import { signHs256 } from './lib/jwt.js';
 import { connectMany, forEachLimit, type LiteSocket } from './lib/lite-client.js';
 import { freePort, spawnNode, stopChild, waitForHttp } from './lib/proc.js';
-import { SERVICE_MAIN } from './lib/servers.js';
+import { SERVICE_MAIN, unlinkMatching } from './lib/servers.js';
 
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/14';
 const runId = randomUUID().slice(0, 8);
@@ -243,13 +243,6 @@ try {
   console.log(JSON.stringify(figures, null, 2));
   writeFileSync(path.join(import.meta.dirname, 'results', 'waiting-room-latest.json'), `${JSON.stringify({ at: new Date().toISOString(), ...figures }, null, 2)}\n`);
 } finally {
-  for (const prefix of prefixes) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await admin.scan(cursor, 'MATCH', `{${prefix}}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await admin.unlink(...keys);
-    } while (cursor !== '0');
-  }
+  for (const prefix of prefixes) await unlinkMatching(admin, `{${prefix}}*`);
   admin.disconnect();
 }

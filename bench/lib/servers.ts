@@ -134,18 +134,23 @@ export function diffCalls(after: Map<string, number>, before: Map<string, number
 }
 
 /** Deletes every key of the run's prefixes (`{bench-<runId>-…}:…`) in the bench's Redis db. */
+/** Unlinks every key matching `pattern` (SCAN, so Redis never blocks on a KEYS); answers how many. */
+export async function unlinkMatching(redis: Redis, pattern: string): Promise<number> {
+  let deleted = 0;
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) deleted += await redis.unlink(...keys);
+  } while (cursor !== '0');
+  return deleted;
+}
+
 export async function cleanRedis(url: string, runId: string): Promise<number> {
   const redis = new Redis(url, { maxRetriesPerRequest: 1 });
   let deleted = 0;
   try {
-    for (const match of [`{bench-${runId}-*`, `bench-${runId}-*`]) {
-      let cursor = '0';
-      do {
-        const [nextCursor, keys] = await redis.scan(cursor, 'MATCH', match, 'COUNT', 1000);
-        cursor = nextCursor;
-        if (keys.length > 0) deleted += await redis.unlink(...keys);
-      } while (cursor !== '0');
-    }
+    for (const match of [`{bench-${runId}-*`, `bench-${runId}-*`]) deleted += await unlinkMatching(redis, match);
   } finally {
     redis.disconnect();
   }
