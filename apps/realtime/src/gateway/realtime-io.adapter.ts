@@ -8,6 +8,7 @@ import { Server, type Namespace, type ServerOptions, type Socket } from 'socket.
 import type { AppConfig } from '#config';
 import { watchOutages } from '#lock-store';
 import { wantsBothAnswers } from './answer.js';
+import { withOnePieceFrames } from './one-piece-frames.js';
 import { REALTIME_NAMESPACE } from './socket-types.js';
 import { boundWriteBuffer, type EngineConnection, type WriteBound } from './slow-reader.js';
 
@@ -28,6 +29,7 @@ type NestSocket = Parameters<IoAdapter['bindMessageHandlers']>[0];
  *   room broadcasts, owner notifications, `fetchSockets` (disconnect grace) and server-side requests
  *   (`/stats`) then span every instance. Channels are named after `REDIS_KEY_PREFIX`, so deployments
  *   sharing a Redis stay apart;
+ * - broadcasts write each member's frame as one buffer ({@link withOnePieceFrames});
  * - bounds what one connection may have waiting to be written (`WS_MAX_BUFFERED_BYTES`): a slow reader
  *   is cut there ({@link boundWriteBuffer}) and `onSlowSocket` is told (counted in `/metrics`);
  * - keeps an idle connection light: once a socket is connected it drops the raw HTTP request and the
@@ -72,6 +74,8 @@ export class RealtimeIoAdapter extends IoAdapter {
     const httpServer = this.httpServer as HttpServer | undefined;
     const server = httpServer && port === 0 ? new Server(httpServer, serverOptions) : new Server(port, serverOptions);
     if (this.config.redisUrl !== undefined) server.adapter(this.clusterAdapter(this.config.redisUrl));
+    const adapter = server.adapter();
+    if (adapter) server.adapter(withOnePieceFrames(adapter));
     server.of('/').use((_socket, next) => {
       next(Object.assign(new Error('Invalid namespace'), { data: { code: 'FORBIDDEN', message: `connect to the ${REALTIME_NAMESPACE} namespace` } }));
     });
