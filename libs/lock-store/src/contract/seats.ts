@@ -388,6 +388,27 @@ export function seatsContract(harness: ContractHarness): void {
       });
     });
 
+    describe('a venue of many rows', () => {
+      // 20 rows of 4 (T1-1 … T20-4): more rows than the Redis scripts read at once.
+      const TALL: EventInfo = {
+        id: 'hall',
+        categories: [{ categoryId: 'tall', totalTickets: 0, seats: { rows: Array.from({ length: 20 }, (_, r) => ({ row: `T${r + 1}`, seats: seatsOf(`T${r + 1}-`, 4) })) } }],
+      };
+      const rowOf = (r: number) => seatsOf(`T${r}-`, 4);
+
+      it('best available reaches a row past the first ones read; the orphan rule reads the row it is about', async () => {
+        const store = await open({ seatOrphanRule: 'reject' }, [TALL]);
+        // Rows 1-9 are full, row 10 keeps only its two middle seats free.
+        for (let r = 1; r <= 9; r++) await store.holdSeats(hold(`full-${r}`, rowOf(r)));
+        await store.holdSeats(hold('ends-10', ['T10-1', 'T10-4']));
+        expect((await store.lock(best('u1', 3, 'tall'))).value.lock.seats).toEqual(['T11-1', 'T11-2', 'T11-3']);
+        expect((await store.lock(best('u2', 2, 'tall'))).value.lock.seats).toEqual(['T10-2', 'T10-3']);
+        // Row 17: the middle two would leave both end seats alone, while T17-1 + T17-2 strand nothing.
+        await refused(store.holdSeats(hold('u3', ['T17-2', 'T17-3'])), 'ORPHAN_SEAT', ['T17-1', 'T17-4']);
+        expect((await held(store, hold('u3', ['T17-1', 'T17-2']))).seats).toEqual(['T17-1', 'T17-2']);
+      });
+    });
+
     describe('versions and races', () => {
       it('the seat version rises by one per changing call and deltas chain fromVersion → version', async () => {
         const store = await open();

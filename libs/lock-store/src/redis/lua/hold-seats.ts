@@ -69,10 +69,10 @@ if rule == 'reject' then
     rows[row].taking[posOf[i]] = true
     rows[row].q = rows[row].q + 1
   end
-  local lines = redis.call('LRANGE', kSeatRows(r), '0', '-1')
+  -- Only the rows touched are read (LINDEX), not the category's whole layout.
   local stranded = {}
   for _, row in ipairs(order) do
-    local rowIds = words(lines[row])
+    local rowIds = words(redis.call('LINDEX', kSeatRows(r), I(row - 1)))
     for _, p in ipairs(strandedInRow(freeFlags(ek, rowIds), rows[row].taking, rows[row].q)) do stranded[#stranded + 1] = rowIds[p] end
   end
   if #stranded > 0 then return failSeats('ORPHAN_SEAT', stranded) end

@@ -140,13 +140,20 @@ local function bestInRow(free, q, orphanFree)
 end
 
 -- seats.ts pickBestAvailable: the seat ids, or nil (enough seats are checked free by the caller).
+-- Rows are read a few at a time as the search reaches them: the first rows usually have room, and
+-- a big venue's whole layout is not copied into the script for every request.
+local ROWS_PER_READ = 8
 local function pickBest(ek, r, q)
-  local rows = redis.call('LRANGE', kSeatRows(r), '0', '-1')
-  local cache = {}
+  local count = redis.call('LLEN', kSeatRows(r))
+  local rows, cache = {}, {}
   for _, orphanFree in ipairs({ true, false }) do
-    for ri = 1, #rows do
+    for ri = 1, count do
       local c = cache[ri]
       if not c then
+        if rows[ri] == nil then
+          local batch = redis.call('LRANGE', kSeatRows(r), I(ri - 1), I(ri - 2 + ROWS_PER_READ))
+          for k = 1, #batch do rows[ri - 1 + k] = batch[k] end
+        end
         local ids = words(rows[ri])
         c = { ids = ids, free = freeFlags(ek, ids) }
         cache[ri] = c
