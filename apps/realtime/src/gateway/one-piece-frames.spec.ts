@@ -33,7 +33,8 @@ function defaultAdapter(server: Server): Parameters<Server['adapter']>[0] {
 /**
  * Watches what the server hands its TCP sockets: every WebSocket text frame (first byte 0x81) must
  * arrive in one write, header and payload together. Frames written in two pieces show up as a write of
- * a bare header, which is not a whole frame.
+ * a bare header, which is not a whole frame. Only unmasked frames count: those are the server's (the
+ * clients in this process mask theirs, so a pong of theirs is neither whole nor partial here).
  */
 function watchFrameWrites(): { whole: number; partial: number } {
   const seen = { whole: 0, partial: 0 };
@@ -41,7 +42,7 @@ function watchFrameWrites(): { whole: number; partial: number } {
   const write = NetSocket.prototype.write;
   vi.spyOn(NetSocket.prototype, 'write').mockImplementation(function (this: NetSocket, ...args: Parameters<NetSocket['write']>) {
     const [chunk] = args;
-    if (Buffer.isBuffer(chunk) && chunk[0] === 0x81) {
+    if (Buffer.isBuffer(chunk) && chunk[0] === 0x81 && ((chunk[1] ?? 0) & 0x80) === 0) {
       if (chunk.length === frameLength(chunk)) seen.whole++;
       else seen.partial++;
     }
